@@ -1,0 +1,155 @@
+"""Accounts and roles: the account on the first update, admins, role changes with an audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.dialect import upsert
+from db.errors import Conflict, Forbidden, Invalid, NotFound
+from db.models import Role, RoleChange, User, utcnow
+
+ROLE_REFUSALS = {
+    Role.instructor: "This is for instructors.",
+    Role.admin: "This is for admins.",
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What Telegram tells us about a user on each update."""
+
+    telegram_id: int
+    username: str | None
+    full_name: str
+    language_code: str | None
+
+
+@dataclass(frozen=True)
+class NewUserDefaults:
+    timezone: str = "UTC"
+    reminder_hour: int = 18
+
+
+async def touch_user(
+    session: AsyncSession, profile: Profile, defaults: NewUserDefaults = NewUserDefaults()
+) -> User:
+    """Create the account on the first update, refresh name and activity on every later one.
+
+    One ``INSERT … ON CONFLICT DO UPDATE``: two first updates at once still make one account,
+    and the role is never touched here.
+    """
+    now = utcnow()
+    refreshed = {
+        "username": profile.username,
+        "full_name": profile.full_name[:256],
+        "language_code": profile.language_code,
+        "last_active_at": now,
+    }
+    stmt = upsert(
+        session,
+        User,
+        values={
+            "telegram_id": profile.telegram_id,
+            "role": Role.student,
+            "timezone": defaults.timezone,
+            "reminder_hour": defaults.reminder_hour,
+            "reminders_enabled": True,
+            "is_blocked": False,
+            "created_at": now,
+            **refreshed,
+        },
+        index_elements=["telegram_id"],
+        # Any update from the user proves they have not blocked the bot.
+        update={**refreshed, "is_blocked": False},
+    )
+    await session.execute(stmt)
+    return await get_user(session, profile.telegram_id)
+
+
+async def get_user(session: AsyncSession, telegram_id: int) -> User:
+    user = await session.scalar(
+        select(User)
+        .where(User.telegram_id == telegram_id)
+        .execution_options(populate_existing=True)
+    )
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def require_role(user: User, role: Role) -> User:
+    """The one authorisation check: the user's stored role must be at least ``role``."""
+    if user.role.rank < role.rank:
+        raise Forbidden(ROLE_REFUSALS.get(role, "You are not allowed to do this."))
+    return user
+
+
+async def ensure_user(session: AsyncSession, telegram_id: int) -> User:
+    """The account for an id that may not have talked to the bot yet (CLI, configuration)."""
+    await session.execute(
+        upsert(
+            session,
+            User,
+            values={"telegram_id": telegram_id, "role": Role.student, "full_name": ""},
+            index_elements=["telegram_id"],
+            update=None,
+        )
+    )
+    return await get_user(session, telegram_id)
+
+
+async def set_role(
+    session: AsyncSession, target: User, new_role: Role, actor: User | None = None
+) -> bool:
+    """Change a role and audit it; ``actor=None`` means the command line or configuration.
+
+    Returns whether anything changed. The last admin cannot demote themself.
+    """
+    if actor is not None:
+        require_role(actor, Role.admin)
+    old_role = target.role
+    if old_role == new_role:
+        return False
+    if old_role == Role.admin and new_role != Role.admin:
+        admins = await session.scalar(
+            select(func.count()).select_from(User).where(User.role == Role.admin)
+        )
+        if (admins or 0) <= 1:
+            raise Conflict("The last admin cannot give up the admin role.")
+    target.role = new_role
+    session.add(
+        RoleChange(
+            actor_id=actor.id if actor else None,
+            target_id=target.id,
+            old_role=old_role,
+            new_role=new_role,
+        )
+    )
+    await session.flush()
+    return True
+
+
+async def raise_role(
+    session: AsyncSession, telegram_id: int, at_least: Role, actor: User | None = None
+) -> tuple[User, bool]:
+    """Make sure the account exists and has at least ``at_least``; never lowers a role."""
+    user = await ensure_user(session, telegram_id)
+    if user.role.rank >= at_least.rank:
+        return user, False
+    return user, await set_role(session, user, at_least, actor)
+
+
+async def staff(session: AsyncSession) -> list[User]:
+    """Instructors and admins: the users whose command menu differs from the default."""
+    result = await session.scalars(select(User).where(User.role != Role.student).order_by(User.id))
+    return list(result)
+
+
+def parse_role(text: str) -> Role:
+    try:
+        return Role(text.strip().lower())
+    except ValueError:
+        raise Invalid("Role must be student, instructor or admin.") from None

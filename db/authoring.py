@@ -1,0 +1,172 @@
+"""Whole-course authoring: create a course tree from a draft, and read one back as a draft.
+
+The drafts are plain data, shared by course files (import/export) and later by chat authoring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from db.errors import NotFound
+from db.models import (
+    AnswerOption,
+    Course,
+    Difficulty,
+    Lesson,
+    MediaKind,
+    Question,
+    QuestionType,
+    Quiz,
+    User,
+)
+from db.progress import recompute_progress
+from db.security import hash_secret
+
+
+@dataclass
+class OptionDraft:
+    text: str
+    correct: bool = False
+
+
+@dataclass
+class QuestionDraft:
+    text: str
+    type: QuestionType
+    options: list[OptionDraft] = field(default_factory=list)
+    explanation: str | None = None
+
+
+@dataclass
+class QuizDraft:
+    title: str
+    passing_score: int = 70
+    max_attempts: int = 0
+    questions: list[QuestionDraft] = field(default_factory=list)
+
+
+@dataclass
+class LessonDraft:
+    title: str
+    content: str = ""
+    media_kind: MediaKind | None = None
+    media_file_id: str | None = None
+    quiz: QuizDraft | None = None
+
+
+@dataclass
+class CourseDraft:
+    title: str
+    description: str = ""
+    category: str = ""
+    difficulty: Difficulty = Difficulty.beginner
+    duration_minutes: int = 0
+    published: bool = False
+    enrollment_key: str | None = None
+    lessons: list[LessonDraft] = field(default_factory=list)
+
+
+def _quiz_from_draft(draft: QuizDraft) -> Quiz:
+    return Quiz(
+        title=draft.title,
+        passing_score=draft.passing_score,
+        max_attempts=draft.max_attempts,
+        questions=[
+            Question(
+                text=question.text,
+                type=question.type,
+                order_index=q_index,
+                explanation=question.explanation,
+                options=[
+                    AnswerOption(text=option.text, is_correct=option.correct, order_index=o_index)
+                    for o_index, option in enumerate(question.options)
+                ],
+            )
+            for q_index, question in enumerate(draft.questions)
+        ],
+    )
+
+
+async def create_course(session: AsyncSession, owner: User, draft: CourseDraft) -> Course:
+    """Insert the whole course in the caller's transaction: all of it or, on error, nothing."""
+    course = Course(
+        title=draft.title,
+        description=draft.description,
+        category=draft.category,
+        difficulty=draft.difficulty,
+        duration_minutes=draft.duration_minutes,
+        is_published=draft.published,
+        instructor_id=owner.id,
+        enrollment_key_hash=hash_secret(draft.enrollment_key) if draft.enrollment_key else None,
+        lessons=[
+            Lesson(
+                title=lesson.title,
+                content=lesson.content,
+                media_kind=lesson.media_kind,
+                media_file_id=lesson.media_file_id,
+                order_index=index,
+                quiz=_quiz_from_draft(lesson.quiz) if lesson.quiz else None,
+            )
+            for index, lesson in enumerate(draft.lessons)
+        ],
+    )
+    session.add(course)
+    await session.flush()
+    await recompute_progress(session, course.id)
+    return course
+
+
+async def course_draft(session: AsyncSession, course_id: int) -> CourseDraft:
+    """A course as a draft, for export. The enrollment key is a hash and is never exported."""
+    course = await session.scalar(
+        select(Course)
+        .where(Course.id == course_id)
+        .options(
+            selectinload(Course.lessons)
+            .selectinload(Lesson.quiz)
+            .selectinload(Quiz.questions)
+            .selectinload(Question.options)
+        )
+    )
+    if course is None:
+        raise NotFound(f"There is no course {course_id}.")
+    return CourseDraft(
+        title=course.title,
+        description=course.description,
+        category=course.category,
+        difficulty=course.difficulty,
+        duration_minutes=course.duration_minutes,
+        published=course.is_published,
+        lessons=[
+            LessonDraft(
+                title=lesson.title,
+                content=lesson.content,
+                media_kind=lesson.media_kind,
+                media_file_id=lesson.media_file_id,
+                quiz=None
+                if lesson.quiz is None
+                else QuizDraft(
+                    title=lesson.quiz.title,
+                    passing_score=lesson.quiz.passing_score,
+                    max_attempts=lesson.quiz.max_attempts,
+                    questions=[
+                        QuestionDraft(
+                            text=question.text,
+                            type=question.type,
+                            explanation=question.explanation,
+                            options=[
+                                OptionDraft(option.text, option.is_correct)
+                                for option in question.options
+                            ],
+                        )
+                        for question in lesson.quiz.questions
+                    ],
+                ),
+            )
+            for lesson in course.lessons
+        ],
+    )
