@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -330,6 +331,15 @@ class QuizAttempt(Base):
     __table_args__ = (
         Index("ix_quiz_attempts_student_quiz", "student_id", "quiz_id", "status"),
         Index("ix_quiz_attempts_status", "status"),
+        # At most one unfinished attempt per student and quiz: the final guard for double taps.
+        Index(
+            "uq_quiz_attempts_one_open",
+            "student_id",
+            "quiz_id",
+            unique=True,
+            sqlite_where=text("status = 'in_progress'"),
+            postgresql_where=text("status = 'in_progress'"),
+        ),
     )
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 

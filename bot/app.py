@@ -1,0 +1,129 @@
+"""The composition root: build the Application, its services and every handler."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot.callbacks import Action, pattern
+from bot.menus import set_default_menu, set_menu
+from bot.settings import Settings
+from db.accounts import raise_role, staff
+from db.engine import Database
+from db.models import Role
+from handlers import catalog, errors, lessons, progress, start
+
+log = logging.getLogger(__name__)
+
+DIALOG_TIMEOUT = timedelta(minutes=15)
+
+
+def build_application(settings: Settings, database: Database | None = None) -> Application:
+    """The bot, ready for ``run_polling``/``run_webhook`` or manual start in tests."""
+    application = (
+        Application.builder()
+        .token(settings.token)
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_base_file_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    application.bot_data["settings"] = settings
+    application.bot_data["db"] = database or Database(settings.database_url)
+    register_handlers(application)
+    return application
+
+
+def register_handlers(application: Application) -> None:
+    """Every handler, in the order that matters: dialogs first, catch-alls last."""
+    on = CallbackQueryHandler
+    enrollment = ConversationHandler(
+        entry_points=[on(catalog.on_enroll, pattern(Action.course_enroll))],
+        states={
+            catalog.AWAIT_KEY: [
+                MessageHandler(filters.TEXT & ~filters.COMMAND, catalog.on_key),
+                MessageHandler(~filters.COMMAND, catalog.on_key_not_text),
+            ],
+            ConversationHandler.TIMEOUT: [
+                MessageHandler(filters.ALL, catalog.on_key_timeout),
+                on(catalog.on_key_timeout),
+            ],
+        },
+        fallbacks=[CommandHandler("cancel", catalog.on_key_cancel)],
+        conversation_timeout=DIALOG_TIMEOUT,
+        allow_reentry=True,
+        name="enrollment",
+    )
+    application.add_handlers(
+        [
+            enrollment,
+            CommandHandler("start", start.cmd_start),
+            CommandHandler("help", start.cmd_help),
+            CommandHandler("cancel", start.cmd_cancel),
+            CommandHandler("courses", catalog.cmd_courses),
+            CommandHandler("mycourses", progress.cmd_mycourses),
+            CommandHandler("progress", progress.cmd_progress),
+            on(catalog.on_catalog_page, pattern(Action.catalog_page)),
+            on(catalog.on_course_open, pattern(Action.course_open)),
+            on(lessons.on_course_continue, pattern(Action.course_continue)),
+            on(lessons.on_lesson_open, pattern(Action.lesson_open)),
+            on(lessons.on_lesson_complete, pattern(Action.lesson_complete)),
+            on(progress.on_my_courses_page, pattern(Action.my_courses)),
+            on(start.on_noop, pattern(Action.noop)),
+            # Catch-alls: anything above did not take.
+            on(start.on_stale_button),
+            MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, start.on_unknown_message),
+        ]
+    )
+    application.add_error_handler(errors.on_error)
+
+
+async def _post_init(application: Application) -> None:
+    """Admins from configuration, then the command menus of every role."""
+    settings: Settings = application.bot_data["settings"]
+    database: Database = application.bot_data["db"]
+    async with database.session() as session:
+        for telegram_id in settings.admin_telegram_ids:
+            await raise_role(session, telegram_id, Role.admin)
+        privileged = await staff(session)
+    try:
+        await set_default_menu(application.bot)
+        for user in privileged:
+            await set_menu(application.bot, user)
+    except TelegramError:
+        log.warning("Could not set the command menus", exc_info=True)
+
+
+async def _post_shutdown(application: Application) -> None:
+    await application.bot_data["db"].dispose()
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level.upper()
+    )
+    # httpx logs every request URL at INFO, and the URL contains the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -1,0 +1,103 @@
+"""Inline keyboards as small factories; every callback data goes through ``bot.callbacks``."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.callbacks import Action, encode
+from bot.formatting import truncate
+from db.catalog import CatalogPage, CourseCard
+from db.learning import CourseProgress, LessonView
+
+BUTTON_TEXT_LIMIT = 48
+
+
+def button(label: str, action: Action, *args: int, text: str = "") -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        truncate(label, BUTTON_TEXT_LIMIT), callback_data=encode(action, *args, text=text)
+    )
+
+
+def pager(
+    action: Action, page: int, pages: int, text: str | None = None
+) -> list[InlineKeyboardButton]:
+    """◀️ Previous · n/m · Next ▶️ — only the arrows that lead somewhere."""
+    if pages <= 1:
+        return []
+    extra = {"text": text} if text is not None else {}
+    row = []
+    if page > 0:
+        row.append(button("◀️ Previous", action, page - 1, **extra))
+    row.append(button(f"{page + 1}/{pages}", Action.noop))
+    if page + 1 < pages:
+        row.append(button("Next ▶️", action, page + 1, **extra))
+    return row
+
+
+def catalog(page: CatalogPage) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            button(
+                f"{'✅ ' if e.enrolled else ''}Open: {e.course.title}",
+                Action.course_open,
+                e.course.id,
+            )
+        ]
+        for e in page.entries
+    ]
+    if nav := pager(Action.catalog_page, page.page, page.pages, page.query):
+        rows.append(nav)
+    return InlineKeyboardMarkup(rows)
+
+
+def course_card(card: CourseCard) -> InlineKeyboardMarkup:
+    course_id = card.course.id
+    if card.enrolled:
+        first = button("▶️ Continue", Action.course_continue, course_id)
+    else:
+        first = button("📝 Enroll", Action.course_enroll, course_id)
+    return InlineKeyboardMarkup([[first], [button("⬅️ Back to catalog", Action.catalog_page, 0)]])
+
+
+def enrolled(course_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button("▶️ Continue", Action.course_continue, course_id)]])
+
+
+def lesson(view: LessonView) -> InlineKeyboardMarkup:
+    rows: list[list[InlineKeyboardButton]] = []
+    nav = []
+    if view.previous_id is not None:
+        nav.append(button("◀️ Previous", Action.lesson_open, view.previous_id))
+    if view.next_id is not None:
+        nav.append(button("Next ▶️", Action.lesson_open, view.next_id))
+    if nav:
+        rows.append(nav)
+    if view.enrolled:
+        if view.quiz is not None:
+            rows.append([button("📝 Start quiz", Action.quiz_start, view.quiz.id)])
+        elif not view.completed:
+            rows.append([button("✅ Complete", Action.lesson_complete, view.lesson.id)])
+    rows.append([button("⬅️ Back to course", Action.course_open, view.course.id)])
+    return InlineKeyboardMarkup(rows)
+
+
+def after_completion(course_id: int, next_lesson_id: int | None) -> InlineKeyboardMarkup:
+    if next_lesson_id is not None:
+        return InlineKeyboardMarkup([[button("Next lesson ▶️", Action.lesson_open, next_lesson_id)]])
+    return InlineKeyboardMarkup([[button("⬅️ Back to course", Action.course_open, course_id)]])
+
+
+def my_courses(rows: list[CourseProgress], page: int, pages: int) -> InlineKeyboardMarkup:
+    keyboard = [
+        [
+            button(
+                f"{'🎉 Open' if row.completed_at else '▶️ Continue'}: {row.course.title}",
+                Action.course_continue if row.total else Action.course_open,
+                row.course.id,
+            )
+        ]
+        for row in rows
+    ]
+    if nav := pager(Action.my_courses, page, pages):
+        keyboard.append(nav)
+    return InlineKeyboardMarkup(keyboard)

@@ -1,0 +1,179 @@
+"""What the bot says. Every value from a user or the database is escaped here, nowhere else."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.formatting import escape, progress_bar
+from db.catalog import CatalogPage, CourseCard
+from db.learning import CourseProgress, LessonView
+from db.models import Role
+
+GENERIC_ERROR = "Sorry, something went wrong on our side. Please try again."
+STALE_BUTTON = "This button is no longer valid."
+NOTHING_TO_CANCEL = "There is nothing to cancel."
+CANCELLED = "Cancelled."
+DIALOG_TIMED_OUT = "⌛ That took a while, so I stopped waiting. Start again when you are ready."
+UNKNOWN_INPUT = "I did not understand that. /help lists what I can do."
+
+COMMANDS: dict[Role, list[tuple[str, str]]] = {
+    Role.student: [
+        ("start", "Welcome and what to do next"),
+        ("courses", "Browse the course catalog"),
+        ("mycourses", "Your courses and where to continue"),
+        ("progress", "Your progress per course"),
+        ("help", "What I can do"),
+        ("cancel", "Leave the current dialog"),
+    ],
+    Role.instructor: [],
+    Role.admin: [],
+}
+
+
+def commands_for(role: Role) -> list[tuple[str, str]]:
+    """The menu of a role: its own commands after those of every lower role."""
+    return [item for r in Role if r.rank <= role.rank for item in COMMANDS[r]]
+
+
+def welcome(name: str, role: Role) -> str:
+    lines = [
+        f"👋 Hello, {escape(name)}!",
+        "",
+        "I am your learning companion: browse courses, enroll, learn lesson by lesson and "
+        "follow your progress, right here in Telegram.",
+        "",
+        "👉 Start with /courses to find a course, or /mycourses to continue one.",
+    ]
+    if role != Role.student:
+        lines.append(f"You are signed in as <b>{role.value}</b>. /help lists your commands.")
+    return "\n".join(lines)
+
+
+def help_text(role: Role) -> str:
+    lines = ["<b>What I can do</b>", ""]
+    lines += [f"/{name} — {escape(description)}" for name, description in commands_for(role)]
+    lines += ["", "Tip: /courses python searches the catalog by title or category."]
+    return "\n".join(lines)
+
+
+def catalog(page: CatalogPage) -> str:
+    title = f"🔎 Courses matching “{escape(page.query)}”" if page.query else "📚 Course catalog"
+    if page.total == 0:
+        if page.query:
+            return f"{title}\n\nNothing found. Try another word, or /courses to see everything."
+        return f"{title}\n\nNo courses are published yet. Please check back soon."
+    lines = [f"<b>{title}</b>", f"{page.total} course(s) · page {page.page + 1} of {page.pages}"]
+    for entry in page.entries:
+        course = entry.course
+        mark = "✅ enrolled · " if entry.enrolled else ""
+        lines += [
+            "",
+            f"<b>{escape(course.title)}</b>",
+            f"{mark}{escape(course.category or 'General')} · {course.difficulty.value}",
+        ]
+    lines += ["", "Tap a course to open it."]
+    return "\n".join(lines)
+
+
+def duration(minutes: int) -> str:
+    if minutes <= 0:
+        return "self-paced"
+    hours, rest = divmod(minutes, 60)
+    return " ".join(
+        part for part in (f"{hours} h" if hours else "", f"{rest} min" if rest else "") if part
+    )
+
+
+def course_card(card: CourseCard) -> str:
+    course = card.course
+    lines = [f"📘 <b>{escape(course.title)}</b>"]
+    if not course.is_published:
+        lines.append("<i>Draft — not visible in the catalog.</i>")
+    if course.description:
+        lines += ["", course.description]
+    lines += [
+        "",
+        f"🏷 {escape(course.category or 'General')}",
+        f"📈 Difficulty: {course.difficulty.value}",
+        f"⏱ Duration: {duration(course.duration_minutes)}",
+        f"📄 Lessons: {card.lesson_count}",
+        f"👩‍🏫 Instructor: {escape(card.instructor_name)}",
+    ]
+    if card.enrollment is not None:
+        lines += ["", f"Your progress: {progress_bar(card.enrollment.progress_percentage)}"]
+    elif card.needs_key:
+        lines += ["", "🔑 Enrolling needs a key from your instructor."]
+    return "\n".join(lines)
+
+
+def ask_key(title: str) -> str:
+    return (
+        f"🔑 <b>{escape(title)}</b> needs an enrollment key.\n"
+        "Type the key your instructor gave you, or /cancel."
+    )
+
+
+def enrolled(title: str, created: bool) -> str:
+    if created:
+        return f"🎉 You are enrolled in <b>{escape(title)}</b>. Tap Continue to start learning."
+    return f"You are already enrolled in <b>{escape(title)}</b>."
+
+
+def lesson_header(view: LessonView) -> str:
+    done = " ✅" if view.completed else ""
+    return (
+        f"📘 {escape(view.course.title)} · Lesson {view.position} of {view.total}{done}\n"
+        f"<b>{escape(view.lesson.title)}</b>"
+    )
+
+
+def lesson_completed(title: str, progress: int, newly: bool) -> str:
+    head = (
+        f"✅ Lesson <b>{escape(title)}</b> completed."
+        if newly
+        else "This lesson is already completed."
+    )
+    return f"{head}\nCourse progress: {progress_bar(progress)}"
+
+
+def course_finished(title: str) -> str:
+    return (
+        f"🎉 <b>Congratulations!</b> You completed every lesson of <b>{escape(title)}</b>.\n"
+        "See /progress for your record, or /courses for what to learn next."
+    )
+
+
+def my_courses(rows: list[CourseProgress], page: int, pages: int) -> str:
+    if not rows:
+        return "You are not enrolled in any course yet. Find one with /courses."
+    lines = ["<b>🎒 My courses</b>"]
+    if pages > 1:
+        lines.append(f"page {page + 1} of {pages}")
+    for row in rows:
+        finished = " 🎉" if row.completed_at else ""
+        lines += [
+            "",
+            f"<b>{escape(row.course.title)}</b>{finished}",
+            f"{progress_bar(row.percentage)} · {row.done}/{row.total} lessons",
+        ]
+    return "\n".join(lines)
+
+
+def date(moment: datetime) -> str:
+    return moment.strftime("%d %b %Y")
+
+
+def progress_report(rows: list[CourseProgress]) -> str:
+    if not rows:
+        return "No progress yet: enroll in a course with /courses."
+    lines = ["<b>📊 Your progress</b>"]
+    for row in rows:
+        lines += [
+            "",
+            f"<b>{escape(row.course.title)}</b>",
+            f"{row.done} of {row.total} lessons done · {row.percentage}%",
+            f"Completed on {date(row.completed_at)} 🎉"
+            if row.completed_at
+            else f"Enrolled on {date(row.enrollment.enrolled_at)}",
+        ]
+    return "\n".join(lines)

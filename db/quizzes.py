@@ -1,0 +1,483 @@
+"""Quizzes: attempts that survive restarts, scoring, max_attempts, and free-text review.
+
+An attempt is a row from its first question on; each answer is committed as it is given. The
+question a student is on is derived (the first one without an answer), so nothing about the
+dialog lives only in memory: after a restart the buttons in the chat still work and the lesson
+offers to resume.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from db.catalog import can_manage, get_enrollment
+from db.errors import Conflict, Forbidden, Invalid, NotFound
+from db.learning import CompletionOutcome, record_completion
+from db.models import (
+    AnswerOption,
+    AttemptStatus,
+    Course,
+    Lesson,
+    Question,
+    QuestionType,
+    Quiz,
+    QuizAttempt,
+    Role,
+    User,
+    utcnow,
+)
+
+MAX_TEXT_ANSWER = 1000
+MAX_REVIEW_COMMENT = 500
+FINISHED = (AttemptStatus.submitted, AttemptStatus.pending_review, AttemptStatus.graded)
+
+Answer = list[int] | str
+
+
+@dataclass(frozen=True)
+class QuizInfo:
+    """A quiz seen from one student: what the intro and the lesson need."""
+
+    quiz: Quiz
+    lesson: Lesson
+    course: Course
+    question_count: int
+    attempts_used: int
+    open_attempt: QuizAttempt | None
+    passed: bool
+    awaiting_review: bool
+
+    @property
+    def attempts_left(self) -> int | None:
+        """``None`` means unlimited."""
+        if self.quiz.max_attempts == 0:
+            return None
+        return max(0, self.quiz.max_attempts - self.attempts_used)
+
+    @property
+    def can_start(self) -> bool:
+        return self.open_attempt is not None or (
+            not self.passed and not self.awaiting_review and self.attempts_left != 0
+        )
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    attempt: QuizAttempt
+    question: Question
+    number: int
+    total: int
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    question: Question
+    answer: Answer | None
+    correct: bool | None  # None: a text answer, not auto-graded
+
+    def chosen(self) -> list[AnswerOption]:
+        if not isinstance(self.answer, list):
+            return []
+        return [option for option in self.question.options if option.id in self.answer]
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    info: QuizInfo
+    attempt: QuizAttempt
+    rows: list[QuestionResult]
+    completion: CompletionOutcome | None = None
+
+    @property
+    def can_retry(self) -> bool:
+        return self.attempt.passed is False and self.info.attempts_left != 0
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    """After an answer: either the next question or the attempt's result."""
+
+    answered: QuestionResult
+    next_question: QuestionView | None
+    result: AttemptResult | None
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    attempt: QuizAttempt
+    student: User
+    quiz: Quiz
+    course: Course
+    rows: list[QuestionResult]
+    pending_total: int
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    attempt: QuizAttempt
+    student: User
+    quiz: Quiz
+    course: Course
+    completion: CompletionOutcome | None
+
+
+def _with_questions() -> list:
+    return [selectinload(Quiz.questions).selectinload(Question.options)]
+
+
+async def _quiz_for_student(
+    session: AsyncSession, student: User, quiz_id: int
+) -> tuple[Quiz, Lesson, Course]:
+    row = (
+        await session.execute(
+            select(Quiz, Lesson, Course)
+            .join(Lesson, Lesson.id == Quiz.lesson_id)
+            .join(Course, Course.id == Lesson.course_id)
+            .where(Quiz.id == quiz_id)
+            .options(*_with_questions())
+        )
+    ).first()
+    if row is None:
+        raise NotFound("This quiz no longer exists.")
+    quiz, lesson, course = row
+    if await get_enrollment(session, student, course.id) is None:
+        if course.is_published or can_manage(student, course):
+            raise Forbidden("Enroll in this course to take its quizzes.")
+        raise NotFound("This quiz no longer exists.")
+    return quiz, lesson, course
+
+
+async def quiz_info(session: AsyncSession, student: User, quiz_id: int) -> QuizInfo:
+    quiz, lesson, course = await _quiz_for_student(session, student, quiz_id)
+    attempts = list(
+        await session.scalars(
+            select(QuizAttempt)
+            .where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.student_id == student.id)
+            .order_by(QuizAttempt.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+    return QuizInfo(
+        quiz=quiz,
+        lesson=lesson,
+        course=course,
+        question_count=len(quiz.questions),
+        attempts_used=sum(a.status in FINISHED for a in attempts),
+        open_attempt=next((a for a in attempts if a.status == AttemptStatus.in_progress), None),
+        passed=any(a.passed for a in attempts),
+        awaiting_review=any(a.status == AttemptStatus.pending_review for a in attempts),
+    )
+
+
+def _current(quiz: Quiz, attempt: QuizAttempt) -> QuestionView | None:
+    for number, question in enumerate(quiz.questions, start=1):
+        if str(question.id) not in attempt.answers:
+            return QuestionView(attempt, question, number, len(quiz.questions))
+    return None
+
+
+async def start_attempt(session: AsyncSession, student: User, quiz_id: int) -> QuestionView:
+    """Resume the open attempt, or start one if the rules allow; the current question."""
+    info = await quiz_info(session, student, quiz_id)
+    attempt = info.open_attempt
+    if attempt is None:
+        if info.passed:
+            raise Conflict("You already passed this quiz. ✅")
+        if info.awaiting_review:
+            raise Conflict("Your last attempt is waiting for the instructor's review.")
+        if info.attempts_left == 0:
+            raise Conflict("You have used all your attempts at this quiz.")
+        if not info.quiz.questions:
+            raise NotFound("This quiz has no questions yet.")
+        attempt = QuizAttempt(quiz_id=info.quiz.id, student_id=student.id, answers={})
+        session.add(attempt)
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError:
+            # Another tap opened the attempt first: the partial unique index let one through.
+            raise Conflict("Your quiz has already started.") from None
+    view = _current(info.quiz, attempt)
+    assert view is not None, "an in-progress attempt always has an unanswered question"
+    return view
+
+
+async def _attempt_of(
+    session: AsyncSession, student: User, attempt_id: int
+) -> tuple[QuizAttempt, QuizInfo]:
+    attempt = await session.get(QuizAttempt, attempt_id, populate_existing=True)
+    if attempt is None or attempt.student_id != student.id:
+        # Another student's attempt looks exactly like a missing one.
+        raise NotFound("This quiz is no longer available.")
+    info = await quiz_info(session, student, attempt.quiz_id)
+    return attempt, info
+
+
+async def current_question(session: AsyncSession, student: User, attempt_id: int) -> QuestionView:
+    attempt, info = await _attempt_of(session, student, attempt_id)
+    view = _current(info.quiz, attempt) if attempt.status == AttemptStatus.in_progress else None
+    if view is None:
+        raise Conflict("This quiz attempt is already finished.")
+    return view
+
+
+def _grade(question: Question, answer: Answer | None) -> bool | None:
+    if question.type == QuestionType.text:
+        return None
+    correct = {option.id for option in question.options if option.is_correct}
+    return isinstance(answer, list) and set(answer) == correct
+
+
+def _results(quiz: Quiz, attempt: QuizAttempt) -> list[QuestionResult]:
+    return [
+        QuestionResult(q, attempt.answers.get(str(q.id)), _grade(q, attempt.answers.get(str(q.id))))
+        for q in quiz.questions
+    ]
+
+
+def score_of(rows: list[QuestionResult]) -> int | None:
+    """``round(100 * right / gradable)`` with halves rounded up; ``None`` when nothing is gradable."""
+    graded = [row.correct for row in rows if row.correct is not None]
+    if not graded:
+        return None
+    return (200 * sum(graded) + len(graded)) // (2 * len(graded))
+
+
+def selected_options(question: Question, mask: int) -> list[int]:
+    """Option ids from a selection bit mask (bit i is the i-th option); forged bits refused."""
+    if mask < 0 or mask >> len(question.options):
+        raise Invalid("That selection does not fit this question.")
+    return [option.id for index, option in enumerate(question.options) if mask >> index & 1]
+
+
+def _validate(question: Question, answer: Answer) -> Answer:
+    if question.type == QuestionType.text:
+        if not isinstance(answer, str):
+            raise Invalid("Please type your answer to this question.")
+        text = answer.strip()
+        if not text:
+            raise Invalid("Your answer is empty. Please type it.")
+        if len(text) > MAX_TEXT_ANSWER:
+            raise Invalid(
+                f"Your answer is {len(text)} characters long; please keep it under "
+                f"{MAX_TEXT_ANSWER} and send it again."
+            )
+        return text
+    if not isinstance(answer, list):
+        raise Invalid("Please answer with the buttons.")
+    ids = {option.id for option in question.options}
+    if not answer:
+        raise Invalid("Select at least one option, then press Submit.")
+    if not set(answer) <= ids or len(set(answer)) != len(answer):
+        raise Invalid("That option does not belong to this question.")
+    if question.type == QuestionType.single_choice and len(answer) != 1:
+        raise Invalid("Choose one option.")
+    return sorted(answer)
+
+
+async def answer_question(
+    session: AsyncSession, student: User, attempt_id: int, question_id: int, answer: Answer
+) -> AnswerOutcome:
+    """Record one answer (once); finish and score the attempt after the last question."""
+    attempt, info = await _attempt_of(session, student, attempt_id)
+    if attempt.status != AttemptStatus.in_progress:
+        raise Conflict("This quiz attempt is already finished.")
+    question = next((q for q in info.quiz.questions if q.id == question_id), None)
+    if question is None:
+        raise NotFound("This question is not part of your quiz.")
+    if str(question.id) in attempt.answers:
+        raise Conflict("You already answered this question.")
+    current = _current(info.quiz, attempt)
+    if current is None or current.question.id != question.id:
+        raise Conflict("Please answer the questions in order.")
+    value = _validate(question, answer)
+    attempt.answers = {**attempt.answers, str(question.id): value}
+    try:
+        await session.flush()
+    except StaleDataError:
+        raise Conflict("You already answered this question.") from None
+    answered = QuestionResult(question, value, _grade(question, value))
+    following = _current(info.quiz, attempt)
+    if following is not None:
+        return AnswerOutcome(answered, following, None)
+    return AnswerOutcome(answered, None, await _finish(session, student, attempt, info))
+
+
+async def _finish(
+    session: AsyncSession, student: User, attempt: QuizAttempt, info: QuizInfo
+) -> AttemptResult:
+    rows = _results(info.quiz, attempt)
+    attempt.submitted_at = utcnow()
+    attempt.score = score_of(rows)
+    if attempt.score is None:
+        attempt.status = AttemptStatus.pending_review
+        attempt.passed = None
+    else:
+        attempt.status = AttemptStatus.submitted
+        attempt.passed = attempt.score >= info.quiz.passing_score
+    await session.flush()
+    completion = None
+    if attempt.passed:
+        # The same transaction: a passed quiz and its completed lesson commit together.
+        completion = await record_completion(session, student, info.lesson)
+    return AttemptResult(await quiz_info(session, student, info.quiz.id), attempt, rows, completion)
+
+
+async def attempt_result(session: AsyncSession, student: User, attempt_id: int) -> AttemptResult:
+    attempt, info = await _attempt_of(session, student, attempt_id)
+    if attempt.status == AttemptStatus.in_progress:
+        raise Conflict("This attempt is not finished yet.")
+    return AttemptResult(info, attempt, _results(info.quiz, attempt))
+
+
+async def history(
+    session: AsyncSession, student: User, quiz_id: int
+) -> tuple[QuizInfo, list[QuizAttempt]]:
+    info = await quiz_info(session, student, quiz_id)
+    attempts = list(
+        await session.scalars(
+            select(QuizAttempt)
+            .where(
+                QuizAttempt.quiz_id == quiz_id,
+                QuizAttempt.student_id == student.id,
+                QuizAttempt.status.in_(FINISHED),
+            )
+            .order_by(QuizAttempt.submitted_at.desc(), QuizAttempt.id.desc())
+        )
+    )
+    return info, attempts
+
+
+async def open_attempt_for_text(session: AsyncSession, student: User) -> QuestionView | None:
+    """The student's unfinished attempt that waits for a typed answer, if any (newest first)."""
+    attempts = await session.scalars(
+        select(QuizAttempt)
+        .where(
+            QuizAttempt.student_id == student.id,
+            QuizAttempt.status == AttemptStatus.in_progress,
+        )
+        .order_by(QuizAttempt.id.desc())
+    )
+    for attempt in attempts:
+        quiz = await session.scalar(
+            select(Quiz).where(Quiz.id == attempt.quiz_id).options(*_with_questions())
+        )
+        view = _current(quiz, attempt) if quiz else None
+        if view is not None and view.question.type == QuestionType.text:
+            return view
+    return None
+
+
+# -- review of free-text answers -----------------------------------------------------------------
+
+
+def _reviewable(reviewer: User):  # noqa: ANN202 - a SQL condition
+    """Attempts a reviewer may grade: any for admins, their own courses' for instructors."""
+    if reviewer.role == Role.admin:
+        return true()
+    if reviewer.role == Role.instructor:
+        return Course.instructor_id == reviewer.id
+    raise Forbidden("Only the course's instructor can review answers.")
+
+
+def _pending_query(reviewer: User):  # noqa: ANN202 - a select
+    return (
+        select(QuizAttempt)
+        .join(Quiz, Quiz.id == QuizAttempt.quiz_id)
+        .join(Lesson, Lesson.id == Quiz.lesson_id)
+        .join(Course, Course.id == Lesson.course_id)
+        .where(QuizAttempt.status == AttemptStatus.pending_review, _reviewable(reviewer))
+    )
+
+
+async def _review_item(
+    session: AsyncSession, attempt: QuizAttempt, pending_total: int
+) -> ReviewItem:
+    quiz = await session.scalar(
+        select(Quiz).where(Quiz.id == attempt.quiz_id).options(*_with_questions())
+    )
+    assert quiz is not None
+    lesson = await session.get(Lesson, quiz.lesson_id)
+    course = await session.get(Course, lesson.course_id) if lesson else None
+    student = await session.get(User, attempt.student_id)
+    assert course is not None and student is not None
+    return ReviewItem(attempt, student, quiz, course, _results(quiz, attempt), pending_total)
+
+
+async def next_pending_review(
+    session: AsyncSession, reviewer: User, after_id: int = 0
+) -> ReviewItem | None:
+    """The oldest pending attempt after ``after_id`` (wrapping round), or ``None``."""
+    query = _pending_query(reviewer)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    attempt = await session.scalar(
+        query.where(QuizAttempt.id > after_id).order_by(QuizAttempt.id).limit(1)
+    ) or await session.scalar(query.order_by(QuizAttempt.id).limit(1))
+    if attempt is None:
+        return None
+    return await _review_item(session, attempt, total)
+
+
+async def review_item(session: AsyncSession, reviewer: User, attempt_id: int) -> ReviewItem:
+    attempt = await session.scalar(_pending_query(reviewer).where(QuizAttempt.id == attempt_id))
+    if attempt is None:
+        await _explain_unreviewable(session, reviewer, attempt_id)
+    assert attempt is not None
+    return await _review_item(session, attempt, 0)
+
+
+async def _explain_unreviewable(session: AsyncSession, reviewer: User, attempt_id: int) -> None:
+    attempt = await session.get(QuizAttempt, attempt_id, populate_existing=True)
+    if attempt is None:
+        raise NotFound("This answer no longer exists.")
+    visible = await session.scalar(
+        select(QuizAttempt.id)
+        .join(Quiz, Quiz.id == QuizAttempt.quiz_id)
+        .join(Lesson, Lesson.id == Quiz.lesson_id)
+        .join(Course, Course.id == Lesson.course_id)
+        .where(QuizAttempt.id == attempt_id, _reviewable(reviewer))
+    )
+    if visible is None:
+        raise Forbidden("Only the course's instructor can review this answer.")
+    raise Conflict("This answer has already been reviewed.")
+
+
+async def review_attempt(
+    session: AsyncSession,
+    reviewer: User,
+    attempt_id: int,
+    accept: bool,
+    comment: str | None = None,
+) -> ReviewOutcome:
+    """Accept (pass, completing the lesson) or reject a pending attempt, once."""
+    comment = (comment or "").strip() or None
+    if comment is not None and len(comment) > MAX_REVIEW_COMMENT:
+        raise Invalid(f"Please keep the comment under {MAX_REVIEW_COMMENT} characters.")
+    item = await review_item(session, reviewer, attempt_id)
+    attempt = item.attempt
+    attempt.status = AttemptStatus.graded
+    attempt.passed = accept
+    attempt.reviewer_id = reviewer.id
+    attempt.reviewer_comment = comment
+    attempt.reviewed_at = utcnow()
+    try:
+        await session.flush()
+    except StaleDataError:
+        raise Conflict("This answer has already been reviewed.") from None
+    completion = None
+    if accept:
+        lesson = await session.get(Lesson, item.quiz.lesson_id)
+        assert lesson is not None
+        completion = await record_completion(session, item.student, lesson)
+    return ReviewOutcome(attempt, item.student, item.quiz, item.course, completion)
+
+
+def attempt_date(attempt: QuizAttempt) -> datetime:
+    return attempt.submitted_at or attempt.started_at

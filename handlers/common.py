@@ -1,0 +1,150 @@
+"""What every handler shares: one session per update, the account, role checks, refusals.
+
+A handler is written as ``async def on_x(update, context, turn) -> ...`` and wrapped by one of
+``as_student`` / ``as_instructor`` / ``as_admin``. The wrapper opens the update's session,
+creates or refreshes the account, checks the role stored in the database, runs the handler in
+one transaction, turns domain errors into a short reply, and answers the callback query if the
+handler did not.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.callbacks import Callback, decode
+from bot.formatting import escape
+from bot.settings import Settings
+from bot.texts import STALE_BUTTON
+from db.accounts import NewUserDefaults, Profile, require_role, touch_user
+from db.engine import Database
+from db.errors import DomainError
+from db.models import Role, User
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+T = TypeVar("T")
+
+
+@dataclass
+class Turn:
+    """One update's database session, the caller's account, and its parsed button."""
+
+    session: AsyncSession
+    user: User
+    update: Update
+    callback: Callback | None = None
+    answered: bool = field(default=False)
+
+    @property
+    def args(self) -> tuple[int, ...]:
+        """The integers of the pressed button (handlers are registered per action)."""
+        assert self.callback is not None
+        return self.callback.args
+
+    async def commit(self) -> None:
+        """Commit before talking to Telegram, so no lock is held across a network call."""
+        await self.session.commit()
+
+    async def answer(self, text: str | None = None, *, alert: bool = False) -> None:
+        """Answer the callback query once (Telegram allows one answer per query)."""
+        if self.update.callback_query is None or self.answered:
+            return
+        self.answered = True
+        await self.update.callback_query.answer(text, show_alert=alert)
+
+    async def reply(self, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
+        chat = self.update.effective_chat
+        assert chat is not None
+        return await chat.send_message(text, reply_markup=markup)
+
+    async def show(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        """Navigation: edit the button's message in place, or send a new one for commands."""
+        query = self.update.callback_query
+        if query is None or query.message is None or not isinstance(query.message, Message):
+            await self.reply(text, markup)
+            return
+        try:
+            await query.message.edit_text(text, reply_markup=markup)
+        except BadRequest as error:
+            # A double tap asks for the page already shown: nothing to change, nothing to say.
+            if "message is not modified" not in error.message:
+                raise
+
+
+def database(context: Context) -> Database:
+    return context.bot_data["db"]
+
+
+def settings(context: Context) -> Settings:
+    return context.bot_data["settings"]
+
+
+def profile_of(update: Update) -> Profile | None:
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return None
+    return Profile(user.id, user.username, user.full_name, user.language_code)
+
+
+async def refuse(update: Update, message: str) -> None:
+    """A short, friendly refusal: an alert on a button, a message otherwise."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(message, show_alert=True)
+    elif update.effective_chat is not None:
+        await update.effective_chat.send_message(escape(message))
+
+
+Handler = Callable[[Update, Context, Turn], Awaitable[T]]
+
+
+def authorized(
+    role: Role,
+) -> Callable[[Handler[T]], Callable[[Update, Context], Awaitable[T | None]]]:
+    def decorate(handler: Handler[T]) -> Callable[[Update, Context], Awaitable[T | None]]:
+        @functools.wraps(handler)
+        async def wrapper(update: Update, context: Context) -> T | None:
+            profile = profile_of(update)
+            if profile is None:
+                return None
+            callback = None
+            if update.callback_query is not None:
+                callback = decode(update.callback_query.data)
+                if callback is None:
+                    await update.callback_query.answer(STALE_BUTTON, show_alert=True)
+                    return None
+            config = settings(context)
+            defaults = NewUserDefaults(config.default_timezone, config.reminder_hour)
+            turn: Turn | None = None
+            try:
+                async with database(context).session() as session:
+                    user = await touch_user(session, profile, defaults)
+                    turn = Turn(session, user, update, callback)
+                    require_role(user, role)
+                    result = await handler(update, context, turn)
+            except DomainError as error:
+                if turn is not None and turn.answered:
+                    await update.effective_chat.send_message(escape(error.message))  # type: ignore[union-attr]
+                else:
+                    await refuse(update, error.message)
+                return None
+            await turn.answer()
+            return result
+
+        return wrapper
+
+    return decorate
+
+
+as_student = authorized(Role.student)
+as_instructor = authorized(Role.instructor)
+as_admin = authorized(Role.admin)

@@ -1,0 +1,74 @@
+"""Lessons: open (with media and long content in parts), complete, continue a course."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Update
+
+from bot import keyboards, texts
+from bot.formatting import CAPTION_LIMIT, split_html, utf16_len
+from db.learning import LessonView, complete_lesson, continue_course, open_lesson
+from db.models import MediaKind
+from handlers.common import Context, Turn, as_student
+
+
+async def send_lesson(turn: Turn, view: LessonView) -> None:
+    """Media first (titled), then the content split into messages; buttons on the last one."""
+    chat = turn.update.effective_chat
+    assert chat is not None
+    header = texts.lesson_header(view)
+    markup: InlineKeyboardMarkup = keyboards.lesson(view)
+    lesson = view.lesson
+    if lesson.media_kind is not None and lesson.media_file_id:
+        send = {
+            MediaKind.photo: chat.send_photo,
+            MediaKind.video: chat.send_video,
+            MediaKind.document: chat.send_document,
+            MediaKind.audio: chat.send_audio,
+        }[lesson.media_kind]
+        caption = header if utf16_len(header) <= CAPTION_LIMIT else None
+        await send(lesson.media_file_id, caption=caption)
+    parts = split_html(f"{header}\n\n{lesson.content}" if lesson.content.strip() else header)
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        await chat.send_message(part, reply_markup=markup if last else None)
+
+
+@as_student
+async def on_lesson_open(update: Update, context: Context, turn: Turn) -> None:
+    """A lesson as new messages (Next, Previous and Continue all land here)."""
+    view = await open_lesson(turn.session, turn.user, turn.args[0])
+    await turn.commit()
+    await turn.answer()
+    await send_lesson(turn, view)
+
+
+@as_student
+async def on_course_continue(update: Update, context: Context, turn: Turn) -> None:
+    """Continue: the next unfinished lesson of the course."""
+    lesson_id = await continue_course(turn.session, turn.user, turn.args[0])
+    view = await open_lesson(turn.session, turn.user, lesson_id)
+    await turn.commit()
+    await turn.answer()
+    await send_lesson(turn, view)
+
+
+@as_student
+async def on_lesson_complete(update: Update, context: Context, turn: Turn) -> None:
+    """Complete: record it once, update progress, congratulate at 100 %."""
+    outcome = await complete_lesson(turn.session, turn.user, turn.args[0])
+    view = await open_lesson(turn.session, turn.user, turn.args[0])
+    await turn.commit()
+    if not outcome.newly_completed:
+        await turn.answer("Already completed ✅")
+        return
+    await turn.answer("Completed ✅")
+    message = update.callback_query.message if update.callback_query else None
+    if message is not None and message.text:
+        # The lesson's own message loses its Complete button.
+        await message.edit_reply_markup(keyboards.lesson(view))
+    await turn.reply(
+        texts.lesson_completed(outcome.lesson.title, outcome.progress, newly=True),
+        keyboards.after_completion(outcome.lesson.course_id, outcome.next_lesson_id),
+    )
+    if outcome.course_finished_now:
+        await turn.reply(texts.course_finished(view.course.title))

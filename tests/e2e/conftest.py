@@ -1,0 +1,123 @@
+"""End-to-end harness: the real Application long-polls the loopback Bot API emulator.
+
+The database is built by the real migrations. A last-group ``TypeHandler`` tells the emulator
+when an update is fully processed, so tests wait for the bot, never for the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from telegram import Update
+from telegram.ext import Application, TypeHandler
+
+from bot.app import build_application
+from bot.emulator import BotApiEmulator
+from bot.migrate import upgrade
+from bot.settings import Settings
+from db.accounts import raise_role
+from db.authoring import CourseDraft, LessonDraft, create_course
+from db.engine import Database
+from db.models import Course, Role
+
+TOKEN = "123456:TEST-token-for-the-emulator"
+ADMIN_ID = 900_001
+TEACHER_ID = 900_002
+
+
+@dataclass
+class BotHarness:
+    emulator: BotApiEmulator
+    settings: Settings
+    database: Database
+    application: Application | None = None
+    extra_admins: list[int] = field(default_factory=list)
+
+    async def start(self) -> None:
+        application = build_application(self.settings, Database(self.settings.database_url))
+
+        async def processed(update: Update, _context: object) -> None:
+            self.emulator.mark_processed(update.update_id)
+
+        application.add_handler(TypeHandler(Update, processed), group=999)
+        await application.initialize()
+        if application.post_init:
+            await application.post_init(application)
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(
+            poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES
+        )
+        self.application = application
+
+    async def stop(self) -> None:
+        application = self.application
+        if application is None:
+            return
+        self.application = None
+        assert application.updater is not None
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+        if application.post_shutdown:
+            await application.post_shutdown(application)
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    async def course(self, draft: CourseDraft, owner_id: int = TEACHER_ID) -> Course:
+        """A course created as an instructor would (the chat authoring comes later)."""
+        async with self.database.session() as session:
+            owner, _ = await raise_role(session, owner_id, Role.instructor)
+            return await create_course(session, owner, draft)
+
+
+def simple_course(title: str = "Python Basics", lessons: int = 3, **fields) -> CourseDraft:
+    return CourseDraft(
+        title=title,
+        description="Your <b>first</b> steps in Python.",
+        category="Programming",
+        duration_minutes=90,
+        published=True,
+        lessons=[
+            LessonDraft(
+                f"Lesson {i + 1}", f"This is lesson {i + 1}.\n\nIt has <i>two</i> paragraphs."
+            )
+            for i in range(lessons)
+        ],
+        **fields,
+    )
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    async with BotApiEmulator(token=TOKEN) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def bot(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[BotHarness]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}"
+    await upgrade(url)
+    settings = Settings(
+        _env_file=None,
+        telegram_bot_token=TOKEN,
+        telegram_base_url=emulator.base_url,
+        telegram_base_file_url=emulator.base_file_url,
+        database_url=url,
+        admin_telegram_ids=[ADMIN_ID],
+    )
+    harness = BotHarness(emulator, settings, Database(url))
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+        await harness.database.dispose()
+    # Every test: the bot never sent Telegram a request that the real server would refuse.
+    assert emulator.refused == [], emulator.refused
+    assert emulator.problems == [], emulator.problems
