@@ -34,7 +34,7 @@ def pager(
     return row
 
 
-def catalog(page: CatalogPage) -> InlineKeyboardMarkup:
+def catalog(page: CatalogPage) -> InlineKeyboardMarkup | None:
     rows = [
         [
             button(
@@ -47,7 +47,7 @@ def catalog(page: CatalogPage) -> InlineKeyboardMarkup:
     ]
     if nav := pager(Action.catalog_page, page.page, page.pages, page.query):
         rows.append(nav)
-    return InlineKeyboardMarkup(rows)
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def course_card(card: CourseCard) -> InlineKeyboardMarkup:
@@ -87,7 +87,7 @@ def after_completion(course_id: int, next_lesson_id: int | None) -> InlineKeyboa
     return InlineKeyboardMarkup([[button("⬅️ Back to course", Action.course_open, course_id)]])
 
 
-def my_courses(rows: list[CourseProgress], page: int, pages: int) -> InlineKeyboardMarkup:
+def my_courses(rows: list[CourseProgress], page: int, pages: int) -> InlineKeyboardMarkup | None:
     keyboard = [
         [
             button(
@@ -100,4 +100,4 @@ def my_courses(rows: list[CourseProgress], page: int, pages: int) -> InlineKeybo
     ]
     if nav := pager(Action.my_courses, page, pages):
         keyboard.append(nav)
-    return InlineKeyboardMarkup(keyboard)
+    return InlineKeyboardMarkup(keyboard) if keyboard else None

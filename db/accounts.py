@@ -143,8 +143,14 @@ async def raise_role(
 
 
 async def staff(session: AsyncSession) -> list[User]:
-    """Instructors and admins: the users whose command menu differs from the default."""
-    result = await session.scalars(select(User).where(User.role != Role.student).order_by(User.id))
+    """Instructors and admins who have written to the bot: those whose menu can be set.
+
+    Accounts made by configuration or the CLI have no name until their first update, and
+    Telegram refuses a per-chat menu for a chat that does not exist yet.
+    """
+    result = await session.scalars(
+        select(User).where(User.role != Role.student, User.full_name != "").order_by(User.id)
+    )
     return list(result)
 
 

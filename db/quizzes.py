@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, true
+from sqlalchemy import ColumnElement, Select, func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -243,7 +243,7 @@ def _results(quiz: Quiz, attempt: QuizAttempt) -> list[QuestionResult]:
 
 
 def score_of(rows: list[QuestionResult]) -> int | None:
-    """``round(100 * right / gradable)`` with halves rounded up; ``None`` when nothing is gradable."""
+    """``round(100 * right / gradable)``, halves up; ``None`` when nothing is gradable."""
     graded = [row.correct for row in rows if row.correct is not None]
     if not graded:
         return None
@@ -378,7 +378,7 @@ async def open_attempt_for_text(session: AsyncSession, student: User) -> Questio
 # -- review of free-text answers -----------------------------------------------------------------
 
 
-def _reviewable(reviewer: User):  # noqa: ANN202 - a SQL condition
+def _reviewable(reviewer: User) -> ColumnElement[bool]:
     """Attempts a reviewer may grade: any for admins, their own courses' for instructors."""
     if reviewer.role == Role.admin:
         return true()
@@ -387,7 +387,7 @@ def _reviewable(reviewer: User):  # noqa: ANN202 - a SQL condition
     raise Forbidden("Only the course's instructor can review answers.")
 
 
-def _pending_query(reviewer: User):  # noqa: ANN202 - a select
+def _pending_query(reviewer: User) -> Select[tuple[QuizAttempt]]:
     return (
         select(QuizAttempt)
         .join(Quiz, Quiz.id == QuizAttempt.quiz_id)

@@ -7,7 +7,9 @@ import re
 from telegram import Update
 
 from bot import keyboards, texts
+from bot.menus import set_menu
 from db.catalog import course_card
+from db.models import Role
 from handlers.common import Context, Turn, as_student
 
 COURSE_LINK = re.compile(r"course-([1-9][0-9]{0,17})")
@@ -23,6 +25,9 @@ async def cmd_start(update: Update, context: Context, turn: Turn) -> None:
         await turn.reply(texts.course_card(card), keyboards.course_card(card))
         return
     await turn.commit()
+    if turn.user.role != Role.student:
+        # Staff menus are per chat, and Telegram knows the chat only once the user wrote.
+        await set_menu(context.bot, turn.user)
     await turn.reply(texts.welcome(update.effective_user.first_name, turn.user.role))
 
 
