@@ -25,7 +25,7 @@ from bot.settings import Settings
 from db.accounts import raise_role, staff
 from db.engine import Database
 from db.models import Role
-from handlers import catalog, errors, lessons, progress, start
+from handlers import catalog, errors, lessons, progress, quiz, review, start
 
 log = logging.getLogger(__name__)
 
@@ -76,24 +76,56 @@ def register_handlers(application: Application) -> None:
         allow_reentry=True,
         name="enrollment",
     )
+    reviewing = ConversationHandler(
+        entry_points=[
+            on(review.on_review_decision, pattern(Action.review_accept, Action.review_reject))
+        ],
+        states={
+            review.AWAIT_COMMENT: [
+                MessageHandler(filters.TEXT & ~filters.COMMAND, review.on_review_comment),
+                on(review.on_review_confirm, pattern(Action.review_confirm)),
+            ],
+            ConversationHandler.TIMEOUT: [
+                MessageHandler(filters.ALL, review.on_review_timeout),
+                on(review.on_review_timeout),
+            ],
+        },
+        fallbacks=[CommandHandler("cancel", review.on_review_cancel)],
+        conversation_timeout=DIALOG_TIMEOUT,
+        allow_reentry=True,
+        name="review",
+    )
     application.add_handlers(
         [
             enrollment,
+            reviewing,
             CommandHandler("start", start.cmd_start),
             CommandHandler("help", start.cmd_help),
             CommandHandler("cancel", start.cmd_cancel),
             CommandHandler("courses", catalog.cmd_courses),
             CommandHandler("mycourses", progress.cmd_mycourses),
             CommandHandler("progress", progress.cmd_progress),
+            CommandHandler("review", review.cmd_review),
             on(catalog.on_catalog_page, pattern(Action.catalog_page)),
             on(catalog.on_course_open, pattern(Action.course_open)),
             on(lessons.on_course_continue, pattern(Action.course_continue)),
             on(lessons.on_lesson_open, pattern(Action.lesson_open)),
             on(lessons.on_lesson_complete, pattern(Action.lesson_complete)),
             on(progress.on_my_courses_page, pattern(Action.my_courses)),
+            on(quiz.on_quiz_start, pattern(Action.quiz_start)),
+            on(quiz.on_quiz_begin, pattern(Action.quiz_begin)),
+            on(quiz.on_quiz_answer, pattern(Action.quiz_answer)),
+            on(quiz.on_quiz_toggle, pattern(Action.quiz_toggle)),
+            on(quiz.on_quiz_submit, pattern(Action.quiz_submit)),
+            on(quiz.on_quiz_history, pattern(Action.quiz_history)),
+            # Confirm still works after a restart, when the comment dialog is gone.
+            on(review.on_review_confirm, pattern(Action.review_confirm)),
+            on(review.on_review_skip, pattern(Action.review_skip)),
             on(start.on_noop, pattern(Action.noop)),
             # Catch-alls: anything above did not take.
             on(start.on_stale_button),
+            # Typed text answers an open text question, if any; else it is not understood.
+            MessageHandler(filters.TEXT & ~filters.COMMAND, quiz.on_text),
             MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, start.on_unknown_message),
         ]
     )

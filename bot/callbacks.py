@@ -26,14 +26,16 @@ class Action(StrEnum):
     lesson_open = "les:open"  # lesson id
     lesson_complete = "les:done"  # lesson id
     my_courses = "my:page"  # page
-    quiz_start = "qz:start"  # quiz id
+    quiz_start = "qz:start"  # quiz id: the intro
+    quiz_begin = "qz:go"  # quiz id: start or resume an attempt (also Retry)
     quiz_answer = "qz:ans"  # attempt id, question id, option id
     quiz_toggle = "qz:tog"  # attempt id, question id, selection bit mask
     quiz_submit = "qz:sub"  # attempt id, question id, selection bit mask
     quiz_history = "qz:hist"  # quiz id
     review_accept = "rv:acc"  # attempt id
     review_reject = "rv:rej"  # attempt id
-    review_next = "rv:next"  # no argument
+    review_confirm = "rv:ok"  # attempt id, 1 accept / 0 reject: decide without a comment
+    review_skip = "rv:skip"  # attempt id: show the next pending answer
     noop = "nop"  # no argument: page counters and other labels
 
 
@@ -46,13 +48,15 @@ ARITY: dict[Action, int] = {
     Action.lesson_complete: 1,
     Action.my_courses: 1,
     Action.quiz_start: 1,
+    Action.quiz_begin: 1,
     Action.quiz_answer: 3,
     Action.quiz_toggle: 3,
     Action.quiz_submit: 3,
     Action.quiz_history: 1,
     Action.review_accept: 1,
     Action.review_reject: 1,
-    Action.review_next: 0,
+    Action.review_confirm: 2,
+    Action.review_skip: 1,
     Action.noop: 0,
 }
 

@@ -6,8 +6,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, encode
 from bot.formatting import truncate
+from bot.texts import LETTERS
 from db.catalog import CatalogPage, CourseCard
 from db.learning import CourseProgress, LessonView
+from db.models import QuestionType
+from db.quizzes import AttemptResult, QuestionView, QuizInfo, ReviewItem
 
 BUTTON_TEXT_LIMIT = 48
 
@@ -63,7 +66,7 @@ def enrolled(course_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[button("▶️ Continue", Action.course_continue, course_id)]])
 
 
-def lesson(view: LessonView) -> InlineKeyboardMarkup:
+def lesson(view: LessonView, quiz: QuizInfo | None = None) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = []
     nav = []
     if view.previous_id is not None:
@@ -73,8 +76,10 @@ def lesson(view: LessonView) -> InlineKeyboardMarkup:
     if nav:
         rows.append(nav)
     if view.enrolled:
-        if view.quiz is not None:
-            rows.append([button("📝 Start quiz", Action.quiz_start, view.quiz.id)])
+        if quiz is not None and quiz.open_attempt is not None:
+            rows.append([button("▶️ Continue quiz", Action.quiz_begin, quiz.quiz.id)])
+        elif quiz is not None:
+            rows.append([button("📝 Start quiz", Action.quiz_start, quiz.quiz.id)])
         elif not view.completed:
             rows.append([button("✅ Complete", Action.lesson_complete, view.lesson.id)])
     rows.append([button("⬅️ Back to course", Action.course_open, view.course.id)])
@@ -101,3 +106,69 @@ def my_courses(rows: list[CourseProgress], page: int, pages: int) -> InlineKeybo
     if nav := pager(Action.my_courses, page, pages):
         keyboard.append(nav)
     return InlineKeyboardMarkup(keyboard) if keyboard else None
+
+
+def quiz_intro(info: QuizInfo) -> InlineKeyboardMarkup:
+    rows = []
+    if info.open_attempt is not None:
+        rows.append([button("▶️ Continue quiz", Action.quiz_begin, info.quiz.id)])
+    elif info.can_start:
+        rows.append([button("▶️ Start quiz", Action.quiz_begin, info.quiz.id)])
+    if info.attempts_used:
+        rows.append([button("📜 History", Action.quiz_history, info.quiz.id)])
+    rows.append([button("⬅️ Back to lesson", Action.lesson_open, info.lesson.id)])
+    return InlineKeyboardMarkup(rows)
+
+
+def question(view: QuestionView, mask: int = 0) -> InlineKeyboardMarkup | None:
+    """Single choice: one tap answers. Multiple choice: toggles carrying the new selection."""
+    q, attempt_id = view.question, view.attempt.id
+    if q.type == QuestionType.text:
+        return None
+    rows = []
+    for index, option in enumerate(q.options):
+        label = f"{LETTERS[index]}) {option.text}"
+        if q.type == QuestionType.single_choice:
+            rows.append([button(label, Action.quiz_answer, attempt_id, q.id, option.id)])
+        else:
+            box = "☑" if mask >> index & 1 else "☐"
+            toggled = mask ^ (1 << index)
+            rows.append([button(f"{box} {label}", Action.quiz_toggle, attempt_id, q.id, toggled)])
+    if q.type == QuestionType.multiple_choice:
+        rows.append([button("📨 Submit", Action.quiz_submit, attempt_id, q.id, mask)])
+    return InlineKeyboardMarkup(rows)
+
+
+def quiz_result(result: AttemptResult) -> InlineKeyboardMarkup:
+    info = result.info
+    rows = []
+    if result.can_retry:
+        rows.append([button("🔁 Retry", Action.quiz_begin, info.quiz.id)])
+    if result.completion is not None and result.completion.next_lesson_id is not None:
+        rows.append([button("Next lesson ▶️", Action.lesson_open, result.completion.next_lesson_id)])
+    rows.append([button("📜 History", Action.quiz_history, info.quiz.id)])
+    rows.append([button("⬅️ Back to lesson", Action.lesson_open, info.lesson.id)])
+    return InlineKeyboardMarkup(rows)
+
+
+def review(item: ReviewItem) -> InlineKeyboardMarkup:
+    attempt_id = item.attempt.id
+    rows = [
+        [
+            button("✅ Accept", Action.review_accept, attempt_id),
+            button("❌ Reject", Action.review_reject, attempt_id),
+        ]
+    ]
+    if item.pending_total > 1:
+        rows.append([button("⏭ Next answer", Action.review_skip, attempt_id)])
+    return InlineKeyboardMarkup(rows)
+
+
+def review_confirm(attempt_id: int, accept: bool) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[button("✔️ Confirm without comment", Action.review_confirm, attempt_id, int(accept))]]
+    )
+
+
+def retry(quiz_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button("🔁 Retry", Action.quiz_begin, quiz_id)]])

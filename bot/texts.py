@@ -7,7 +7,15 @@ from datetime import datetime
 from bot.formatting import escape, progress_bar
 from db.catalog import CatalogPage, CourseCard
 from db.learning import CourseProgress, LessonView
-from db.models import Role
+from db.models import AttemptStatus, QuestionType, QuizAttempt, Role
+from db.quizzes import (
+    MAX_TEXT_ANSWER,
+    AttemptResult,
+    QuestionResult,
+    QuestionView,
+    QuizInfo,
+    ReviewItem,
+)
 
 GENERIC_ERROR = "Sorry, something went wrong on our side. Please try again."
 STALE_BUTTON = "This button is no longer valid."
@@ -25,7 +33,7 @@ COMMANDS: dict[Role, list[tuple[str, str]]] = {
         ("help", "What I can do"),
         ("cancel", "Leave the current dialog"),
     ],
-    Role.instructor: [],
+    Role.instructor: [("review", "Grade free-text quiz answers")],
     Role.admin: [],
 }
 
@@ -177,3 +185,159 @@ def progress_report(rows: list[CourseProgress]) -> str:
             else f"Enrolled on {date(row.enrollment.enrolled_at)}",
         ]
     return "\n".join(lines)
+
+
+# -- quizzes -----------------------------------------------------------------------------------
+
+LETTERS = "ABCDEFGHIJ"
+
+
+def attempts_line(info: QuizInfo) -> str:
+    if info.attempts_left is None:
+        return f"Attempts: {info.attempts_used} used · unlimited"
+    used, allowed = info.attempts_used, info.quiz.max_attempts
+    return f"Attempts: {used} of {allowed} used · {info.attempts_left} left"
+
+
+def quiz_intro(info: QuizInfo) -> str:
+    lines = [
+        f"📝 <b>{escape(info.quiz.title)}</b>",
+        f"Lesson: {escape(info.lesson.title)}",
+        "",
+        f"Questions: {info.question_count}",
+        f"Passing score: {info.quiz.passing_score}%",
+        attempts_line(info),
+        "",
+    ]
+    if info.open_attempt is not None:
+        answered = len(info.open_attempt.answers)
+        lines.append(
+            f"⏸ You have an unfinished attempt ({answered} of {info.question_count} answered)."
+        )
+    elif info.passed:
+        lines.append("✅ You passed this quiz.")
+    elif info.awaiting_review:
+        lines.append("⏳ Your answers are waiting for the instructor's review.")
+    elif info.attempts_left == 0:
+        lines.append("You have used all your attempts.")
+    else:
+        lines.append("Answer each question; your answers are saved as you go.")
+    return "\n".join(lines)
+
+
+def question(view: QuestionView) -> str:
+    q = view.question
+    lines = [f"❓ Question {view.number} of {view.total}", "", f"<b>{escape(q.text)}</b>", ""]
+    if q.type == QuestionType.text:
+        lines.append(f"✍️ Type your answer (up to {MAX_TEXT_ANSWER} characters).")
+        return "\n".join(lines)
+    lines += [f"{LETTERS[i]}) {escape(option.text)}" for i, option in enumerate(q.options)]
+    lines.append("")
+    if q.type == QuestionType.single_choice:
+        lines.append("Choose one answer.")
+    else:
+        lines.append("Select every right answer, then press Submit.")
+    return "\n".join(lines)
+
+
+def given_answer(row: QuestionResult) -> str:
+    if isinstance(row.answer, str):
+        return escape(row.answer)
+    chosen = row.chosen()
+    return ", ".join(escape(option.text) for option in chosen) if chosen else "—"
+
+
+def answered(view_number: int, total: int, row: QuestionResult) -> str:
+    return (
+        f"❓ Question {view_number} of {total}\n\n<b>{escape(row.question.text)}</b>\n\n"
+        f"Your answer: {given_answer(row)}"
+    )
+
+
+def quiz_result(result: AttemptResult) -> str:
+    attempt, quiz = result.attempt, result.info.quiz
+    lines = [f"📊 <b>{escape(quiz.title)}</b>"]
+    if attempt.status == AttemptStatus.pending_review:
+        lines += [
+            "",
+            "⏳ Your answers are waiting for the instructor's review. "
+            "I will tell you the outcome here.",
+        ]
+        return "\n".join(lines)
+    verdict = "✅ Passed" if attempt.passed else "❌ Not passed"
+    score = "—" if attempt.score is None else f"{attempt.score}%"
+    lines += [f"Score: {score} · {verdict} (passing score {quiz.passing_score}%)", ""]
+    for number, row in enumerate(result.rows, start=1):
+        mark = {True: "✓", False: "✗", None: "✍️"}[row.correct]
+        lines.append(f"{mark} {number}. {escape(row.question.text)}")
+        lines.append(f"   Your answer: {given_answer(row)}")
+        if row.correct is None:
+            lines.append("   Kept for your instructor to read.")
+        elif attempt.passed:
+            right = [o.text for o in row.question.options if o.is_correct]
+            lines.append(f"   Correct: {escape(', '.join(right))}")
+        if row.question.explanation and row.correct is not None:
+            lines.append(f"   💡 {escape(row.question.explanation)}")
+    if attempt.reviewer_comment:
+        lines += ["", f"💬 {escape(attempt.reviewer_comment)}"]
+    if not attempt.passed:
+        lines += ["", attempts_line(result.info)]
+    return "\n".join(lines)
+
+
+def quiz_history(info: QuizInfo, attempts: list[QuizAttempt]) -> str:
+    lines = [f"📜 <b>{escape(info.quiz.title)}</b> — your attempts", ""]
+    if not attempts:
+        lines.append("No finished attempts yet.")
+    for attempt in attempts:
+        when = (attempt.submitted_at or attempt.started_at).strftime("%d %b %Y %H:%M")
+        if attempt.status == AttemptStatus.pending_review:
+            outcome = "⏳ waiting for review"
+        else:
+            score = "reviewed" if attempt.score is None else f"{attempt.score}%"
+            outcome = f"{score} · {'✅ passed' if attempt.passed else '❌ not passed'}"
+        lines.append(f"{when} UTC — {outcome}")
+    lines += ["", attempts_line(info)]
+    return "\n".join(lines)
+
+
+# -- review ------------------------------------------------------------------------------------
+
+
+def review_item(item: ReviewItem) -> str:
+    lines = [
+        f"📝 <b>Answer to review</b> ({item.pending_total} pending)",
+        f"Course: {escape(item.course.title)}",
+        f"Quiz: {escape(item.quiz.title)}",
+        f"Student: {escape(item.student.display_name)}",
+    ]
+    for number, row in enumerate(item.rows, start=1):
+        lines += ["", f"<b>{number}. {escape(row.question.text)}</b>"]
+        if row.correct is None:
+            lines.append(f"<blockquote>{given_answer(row)}</blockquote>")
+        else:
+            lines.append(f"{'✓' if row.correct else '✗'} {given_answer(row)}")
+    return "\n".join(lines)
+
+
+NOTHING_TO_REVIEW = "🎉 Nothing to review: every free-text answer has been graded."
+
+
+def review_ask_comment(student: str, accept: bool) -> str:
+    verb = "Accepting" if accept else "Rejecting"
+    return (
+        f"{verb} the answers of {escape(student)}.\n"
+        "Type a comment for the student, or press Confirm to send the decision without one. "
+        "/cancel goes back."
+    )
+
+
+def review_done(student: str, accept: bool) -> str:
+    return f"{'✅ Accepted' if accept else '❌ Rejected'}: {escape(student)} has been told."
+
+
+def review_verdict(quiz_title: str, course_title: str, accept: bool, comment: str | None) -> str:
+    outcome = "were accepted" if accept else "were not accepted"
+    mark = "✅" if accept else "❌"
+    head = f"{mark} Your answers to <b>{escape(quiz_title)}</b> ({escape(course_title)}) {outcome}."
+    return head + (f"\n💬 {escape(comment)}" if comment else "")

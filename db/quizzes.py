@@ -36,6 +36,7 @@ from db.models import (
 
 MAX_TEXT_ANSWER = 1000
 MAX_REVIEW_COMMENT = 500
+ALREADY_ANSWERED = "You already answered this question."
 FINISHED = (AttemptStatus.submitted, AttemptStatus.pending_review, AttemptStatus.graded)
 
 Answer = list[int] | str
@@ -293,7 +294,7 @@ async def answer_question(
     if question is None:
         raise NotFound("This question is not part of your quiz.")
     if str(question.id) in attempt.answers:
-        raise Conflict("You already answered this question.")
+        raise Conflict(ALREADY_ANSWERED)
     current = _current(info.quiz, attempt)
     if current is None or current.question.id != question.id:
         raise Conflict("Please answer the questions in order.")
@@ -302,7 +303,7 @@ async def answer_question(
     try:
         await session.flush()
     except StaleDataError:
-        raise Conflict("You already answered this question.") from None
+        raise Conflict(ALREADY_ANSWERED) from None
     answered = QuestionResult(question, value, _grade(question, value))
     following = _current(info.quiz, attempt)
     if following is not None:

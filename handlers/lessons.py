@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from telegram import InlineKeyboardMarkup, Update
 
 from bot import keyboards, texts
 from bot.formatting import CAPTION_LIMIT, split_html, utf16_len
-from db.learning import LessonView, complete_lesson, continue_course, open_lesson
+from db.learning import (
+    CompletionOutcome,
+    LessonView,
+    complete_lesson,
+    continue_course,
+    open_lesson,
+)
 from db.models import MediaKind
+from db.quizzes import quiz_info
 from handlers.common import Context, Turn, as_student
 
 
-async def send_lesson(turn: Turn, view: LessonView) -> None:
+async def lesson_keyboard(turn: Turn, view: LessonView) -> InlineKeyboardMarkup:
+    """The lesson's buttons; a quiz lesson offers Start quiz, or Continue quiz when unfinished."""
+    quiz = None
+    if view.quiz is not None and view.enrolled:
+        quiz = await quiz_info(turn.session, turn.user, view.quiz.id)
+    return keyboards.lesson(view, quiz)
+
+
+async def send_lesson(turn: Turn, view: LessonView, markup: InlineKeyboardMarkup) -> None:
     """Media first (titled), then the content split into messages; buttons on the last one."""
     chat = turn.update.effective_chat
     assert chat is not None
     header = texts.lesson_header(view)
-    markup: InlineKeyboardMarkup = keyboards.lesson(view)
     lesson = view.lesson
     if lesson.media_kind is not None and lesson.media_file_id:
         send = {
@@ -37,9 +53,10 @@ async def send_lesson(turn: Turn, view: LessonView) -> None:
 async def on_lesson_open(update: Update, context: Context, turn: Turn) -> None:
     """A lesson as new messages (Next, Previous and Continue all land here)."""
     view = await open_lesson(turn.session, turn.user, turn.args[0])
+    markup = await lesson_keyboard(turn, view)
     await turn.commit()
     await turn.answer()
-    await send_lesson(turn, view)
+    await send_lesson(turn, view, markup)
 
 
 @as_student
@@ -47,9 +64,10 @@ async def on_course_continue(update: Update, context: Context, turn: Turn) -> No
     """Continue: the next unfinished lesson of the course."""
     lesson_id = await continue_course(turn.session, turn.user, turn.args[0])
     view = await open_lesson(turn.session, turn.user, lesson_id)
+    markup = await lesson_keyboard(turn, view)
     await turn.commit()
     await turn.answer()
-    await send_lesson(turn, view)
+    await send_lesson(turn, view, markup)
 
 
 @as_student
@@ -66,9 +84,18 @@ async def on_lesson_complete(update: Update, context: Context, turn: Turn) -> No
     if message is not None and message.text:
         # The lesson's own message loses its Complete button.
         await message.edit_reply_markup(keyboards.lesson(view))
-    await turn.reply(
+    await announce_completion(turn.reply, outcome, view.course.title)
+
+
+async def announce_completion(
+    send: Callable[..., Awaitable[object]], outcome: CompletionOutcome, course_title: str
+) -> None:
+    """Progress after a newly completed lesson, and the congratulation at 100 %."""
+    if not outcome.newly_completed:
+        return
+    await send(
         texts.lesson_completed(outcome.lesson.title, outcome.progress, newly=True),
         keyboards.after_completion(outcome.lesson.course_id, outcome.next_lesson_id),
     )
     if outcome.course_finished_now:
-        await turn.reply(texts.course_finished(view.course.title))
+        await send(texts.course_finished(course_title))

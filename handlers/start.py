@@ -45,11 +45,15 @@ async def cmd_cancel(update: Update, context: Context, turn: Turn) -> None:
     await turn.reply(texts.NOTHING_TO_CANCEL)
 
 
+async def reply_unknown(turn: Turn) -> None:
+    await turn.reply(texts.UNKNOWN_INPUT)
+
+
 @as_student
 async def on_unknown_message(update: Update, context: Context, turn: Turn) -> None:
     """Text, commands or files no handler took."""
     await turn.commit()
-    await turn.reply(texts.UNKNOWN_INPUT)
+    await reply_unknown(turn)
 
 
 @as_student
