@@ -7,8 +7,17 @@ import asyncio
 from sqlalchemy import func, select
 
 from bot.callbacks import Action, encode
+from db.accounts import raise_role
 from db.authoring import CourseDraft, LessonDraft, OptionDraft, QuestionDraft, QuizDraft
-from db.models import AttemptStatus, LessonCompletion, Question, QuestionType, Quiz, QuizAttempt
+from db.models import (
+    AttemptStatus,
+    LessonCompletion,
+    Question,
+    QuestionType,
+    Quiz,
+    QuizAttempt,
+    Role,
+)
 from tests.e2e.conftest import TEACHER_ID, BotHarness, has_button
 
 SINGLE, MULTI, TEXT = QuestionType.single_choice, QuestionType.multiple_choice, QuestionType.text
@@ -241,12 +250,8 @@ async def test_text_answers_length_limit_then_review_accept_and_reject(bot: BotH
     [refusal] = await ann.send("/review")
     assert refusal.text == "This is for instructors."
     async with bot.database.session() as session:
-        from db.accounts import raise_role
-        from db.models import Role
-
         await raise_role(session, 3999, Role.instructor)
         ann_attempt = await session.scalar(select(func.min(QuizAttempt.id)))
-        )
     stranger = bot.emulator.user(3999, "Other teacher")
     [nothing] = await stranger.send("/review")
     assert "Nothing to review" in nothing.text
