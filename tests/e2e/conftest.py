@@ -124,10 +124,4 @@ async def bot(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[BotHarn
         await harness.database.dispose()
     # Every test: the bot never sent Telegram a request that the real server would refuse.
     assert emulator.refused == [], emulator.refused
-    # PTB's editMessageReplyMarkup passes the default parse_mode along; Telegram ignores it.
-    problems = [
-        p
-        for p in emulator.problems
-        if not p.startswith("editMessageReplyMarkup: parameter 'parse_mode'")
-    ]
-    assert problems == [], problems
+    assert emulator.problems == [], emulator.problems

@@ -61,4 +61,3 @@ async def test_upgrade_downgrade_upgrade_with_rows(tmp_path: Path):
         assert await session.scalar(select(func.count(Enrollment.id))) == 0
         assert await session.scalar(select(func.count(Lesson.id))) == 0
     await database.dispose()
-

@@ -151,7 +151,7 @@ async def test_all_text_quiz_goes_to_review_then_accept_completes(database):
 
 
 async def test_only_the_courses_instructor_or_an_admin_reviews(database):
-    teacher, student, quiz = await setup(database, [text_question()])
+    _, student, quiz = await setup(database, [text_question()])
     outcome = await take(database, student, quiz.id, ["answer"])
     other = await make_user(database, 3, Role.instructor, "Other")
     admin = await make_user(database, 4, Role.admin, "Admin")
