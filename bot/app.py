@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from datetime import timedelta
 
 from telegram import LinkPreviewOptions
@@ -18,6 +19,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot.callbacks import Action, pattern
 from bot.menus import set_default_menu, set_menu
@@ -28,6 +30,9 @@ from db.models import Role
 from handlers import catalog, errors, lessons, progress, quiz, review, start
 
 log = logging.getLogger(__name__)
+
+# Our dialogs start from buttons on purpose and track the user, not the message (see handlers).
+warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
 
 DIALOG_TIMEOUT = timedelta(minutes=15)
 
@@ -152,10 +157,35 @@ async def _post_shutdown(application: Application) -> None:
     await application.bot_data["db"].dispose()
 
 
-def configure_logging(level: str) -> None:
+class RedactSecrets(logging.Filter):
+    """Blank out secrets (the bot token) in every log line, whatever logged them.
+
+    PTB logs its API URLs, which contain the token, at DEBUG level.
+    """
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [secret for secret in secrets if secret]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "<redacted>")
+            record.msg, record.args = message, None
+        return True
+
+
+def configure_logging(settings: Settings) -> None:
     logging.basicConfig(
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level.upper()
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=settings.log_level
     )
-    # httpx logs every request URL at INFO, and the URL contains the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    secrets = (
+        [settings.telegram_bot_token.get_secret_value()] if settings.telegram_bot_token else []
+    )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactSecrets(secrets))
+    # httpx logs every request URL (token included) at INFO: keep it quiet unless debugging.
+    if settings.log_level != "DEBUG":
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -223,6 +223,7 @@ class BotApiEmulator:
         self.port = port
         self.strict_html_entities = strict_html_entities
         self.use_markers = True
+        self.polled = False  # a getUpdates has arrived (see wait_for_bot)
         prefix = token.split(":", 1)[0]
         self.bot_id = int(prefix) if prefix.isdigit() else 123456789
         self.bot_username = bot_username
@@ -369,6 +370,14 @@ class BotApiEmulator:
     def calls(self, method: str) -> list[RecordedRequest]:
         """Recorded requests for one method."""
         return [r for r in self.requests if r.method == method]
+
+    async def wait_for_bot(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Wait until a bot polls (a getUpdates is open or done): a bot started elsewhere is up."""
+        deadline = time.monotonic() + timeout
+        while not self.polled:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no bot polled the emulator within {timeout} s")
+            await asyncio.sleep(0.02)
 
     def reset_records(self) -> None:
         """Forget recorded requests, refusals, injected faults, problems and ignored params."""
@@ -593,7 +602,9 @@ class BotApiEmulator:
         record = RecordedRequest(method or requested, {})
         is_poll = method == "getUpdates"
         request_id = next(self._request_ids)
-        if not is_poll:
+        if is_poll:
+            self.polled = True
+        else:
             self._inflight[request_id] = _InFlight(record.method)
             self._touch()
         try:
