@@ -76,6 +76,7 @@ async def _export(settings: Settings, course_id: int) -> str:
 
 
 def _serve(settings: Settings) -> None:
+    _ = settings.token  # fail early and clearly, before touching the database
     asyncio.run(upgrade(settings.database_url))
     application = build_application(settings)
     # The URL's string form hides any password; the token is never logged.

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from bot.callbacks import Action, encode
 from db.authoring import CourseDraft, LessonDraft
-from db.models import Enrollment, LessonCompletion
+from db.models import Enrollment, LessonCompletion, MediaKind
 from tests.e2e.conftest import BotHarness, has_button, simple_course
 
 
@@ -252,3 +252,32 @@ async def test_help_and_unknown_input(bot: BotHarness):
     assert "not enrolled in any course" in empty.text
     commands = [c["command"] for c in hal.commands()]
     assert {"start", "courses", "mycourses", "progress", "help", "cancel"} <= set(commands)
+
+
+async def test_a_lesson_with_media_sends_it_first(bot: BotHarness):
+    photo = bot.emulator.store_file(
+        "photo", b"\x89PNG fake image bytes", "diagram.png", "image/png"
+    )
+    course = await bot.course(
+        CourseDraft(
+            "Pictures",
+            published=True,
+            lessons=[
+                LessonDraft(
+                    "A diagram",
+                    "Look at the picture above.",
+                    media_kind=MediaKind.photo,
+                    media_file_id=photo.file_id,
+                )
+            ],
+        )
+    )
+    ivy = bot.emulator.user(1009, "Ivy")
+    await ivy.send(f"/start course-{course.id}")
+    await ivy.press("Enroll")
+    mark = ivy.mark()
+    await ivy.press("Continue")
+    picture, text = ivy.since(mark)
+    assert picture.media == "photo" and picture.file_id == photo.file_id
+    assert "Lesson 1 of 1" in picture.caption and "A diagram" in picture.caption
+    assert "Look at the picture above." in text.text and has_button(text, "Complete")
