@@ -68,7 +68,8 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(database_url, tmp_path, 
     broken = tmp_path / "broken.yaml"
     broken.write_text(
         "title: T\nlessons:\n  - title: L\n    quiz:\n      title: Q\n      questions:\n"
-        "        - text: Pick\n          options:\n            - {text: a}\n            - {text: b}\n",
+        "        - text: Pick\n          options:\n"
+        "            - {text: a}\n            - {text: b}\n",
         encoding="utf-8",
     )
     assert main(["import", str(broken), "--owner", "1"]) == 1
