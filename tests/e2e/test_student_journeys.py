@@ -7,6 +7,7 @@ import re
 
 from sqlalchemy import func, select
 
+from bot import texts
 from bot.callbacks import Action, encode
 from db.authoring import CourseDraft, LessonDraft
 from db.models import Enrollment, LessonCompletion, MediaKind
@@ -281,3 +282,14 @@ async def test_a_lesson_with_media_sends_it_first(bot: BotHarness):
     assert picture.media == "photo" and picture.file_id == photo.file_id
     assert "Lesson 1 of 1" in picture.caption and "A diagram" in picture.caption
     assert "Look at the picture above." in text.text and has_button(text, "Complete")
+
+
+async def test_a_failure_is_logged_and_answered_briefly(bot: BotHarness, caplog):
+    jon = bot.emulator.user(1010, "Jon")
+    await jon.send("/start")
+    bot.emulator.fail_next("sendMessage", error_code=400, description="Bad Request: boom")
+    replies = await jon.send("/help")
+    assert [m.text for m in replies] == [texts.GENERIC_ERROR]
+    assert "Error while handling an update" in caplog.text and "Traceback" not in replies[0].text
+    [ok] = await jon.send("/help")
+    assert "/courses" in ok.text, "the next update is served normally"
