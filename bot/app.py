@@ -37,7 +37,12 @@ warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTB
 DIALOG_TIMEOUT = timedelta(minutes=15)
 
 
-def build_application(settings: Settings, database: Database | None = None) -> Application:
+def build_application(
+    settings: Settings,
+    database: Database | None = None,
+    *,
+    dialog_timeout: timedelta = DIALOG_TIMEOUT,
+) -> Application:
     """The bot, ready for ``run_polling``/``run_webhook`` or manual start in tests."""
     application = (
         Application.builder()
@@ -57,11 +62,11 @@ def build_application(settings: Settings, database: Database | None = None) -> A
     )
     application.bot_data["settings"] = settings
     application.bot_data["db"] = database or Database(settings.database_url)
-    register_handlers(application)
+    register_handlers(application, dialog_timeout)
     return application
 
 
-def register_handlers(application: Application) -> None:
+def register_handlers(application: Application, dialog_timeout: timedelta) -> None:
     """Every handler, in the order that matters: dialogs first, catch-alls last."""
     on = CallbackQueryHandler
     enrollment = ConversationHandler(
@@ -77,7 +82,7 @@ def register_handlers(application: Application) -> None:
             ],
         },
         fallbacks=[CommandHandler("cancel", catalog.on_key_cancel)],
-        conversation_timeout=DIALOG_TIMEOUT,
+        conversation_timeout=dialog_timeout,
         allow_reentry=True,
         name="enrollment",
     )
@@ -96,7 +101,7 @@ def register_handlers(application: Application) -> None:
             ],
         },
         fallbacks=[CommandHandler("cancel", review.on_review_cancel)],
-        conversation_timeout=DIALOG_TIMEOUT,
+        conversation_timeout=dialog_timeout,
         allow_reentry=True,
         name="review",
     )

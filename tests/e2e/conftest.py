@@ -7,14 +7,15 @@ when an update is fully processed, so tests wait for the bot, never for the cloc
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
-from bot.app import build_application
+from bot.app import DIALOG_TIMEOUT, build_application
 from bot.emulator import BotApiEmulator
 from bot.emulator.users import ChatMessage
 from bot.migrate import upgrade
@@ -35,10 +36,14 @@ class BotHarness:
     settings: Settings
     database: Database
     application: Application | None = None
-    extra_admins: list[int] = field(default_factory=list)
+    dialog_timeout: timedelta = DIALOG_TIMEOUT
 
     async def start(self) -> None:
-        application = build_application(self.settings, Database(self.settings.database_url))
+        application = build_application(
+            self.settings,
+            Database(self.settings.database_url),
+            dialog_timeout=self.dialog_timeout,
+        )
 
         async def processed(update: Update, _context: object) -> None:
             self.emulator.mark_processed(update.update_id)

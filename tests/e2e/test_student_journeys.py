@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -104,6 +105,22 @@ async def test_key_dialog_can_be_cancelled(bot: BotHarness):
     assert again.text == "There is nothing to cancel."
     async with bot.database.session() as session:
         assert await session.scalar(select(func.count(Enrollment.id))) == 0
+
+
+async def test_an_idle_dialog_times_out_with_a_message(bot: BotHarness):
+    bot.dialog_timeout = timedelta(seconds=1)  # 15 minutes in production
+    await bot.restart()
+    course = await bot.course(simple_course(enrollment_key="k"))
+    bob = bot.emulator.user(1002, "Bob")
+    await bob.send(f"/start course-{course.id}")
+    await bob.press("Enroll")
+    for _ in range(200):
+        if "took a while" in bob.last.text:
+            break
+        await asyncio.sleep(0.05)
+    assert "took a while" in bob.last.text
+    [after] = await bob.send("k")
+    assert "did not understand" in after.text, "the timed-out dialog no longer takes the key"
 
 
 async def test_draft_is_invisible_and_its_deep_link_refuses(bot: BotHarness):

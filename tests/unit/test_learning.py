@@ -205,3 +205,22 @@ async def test_catalog_search_pages_and_marks_enrolled(database):
         assert (await catalog_page(session, student, "programming")).total == 8
         with pytest.raises(Invalid):
             await catalog_page(session, student, "x" * 41)
+
+
+async def test_unpublishing_hides_the_course_but_enrolled_students_keep_access(database):
+    teacher = await make_user(database, 1, Role.instructor)
+    student = await make_user(database, 2)
+    newcomer = await make_user(database, 3)
+    course = await make_course(database, teacher, lessons=2)
+    [first, _] = await lesson_ids(database, course)
+    async with database.session() as session:
+        await enroll(session, student, course.id)
+        (await session.get(type(course), course.id)).is_published = False
+    async with database.session() as session:
+        assert (await catalog_page(session, newcomer)).total == 0
+        assert (await catalog_page(session, student)).total == 0
+        with pytest.raises(NotFound):
+            await enroll(session, newcomer, course.id)
+        assert (await course_card(session, student, course.id)).enrolled
+        assert (await open_lesson(session, student, first)).position == 1
+        assert (await complete_lesson(session, student, first)).progress == 50
