@@ -38,8 +38,8 @@ async def touch_user(
 ) -> User:
     """Create the account on the first update, refresh name and activity on every later one.
 
-    One ``INSERT … ON CONFLICT DO UPDATE``: two first updates at once still make one account,
-    and the role is never touched here.
+    One ``INSERT … ON CONFLICT DO UPDATE … RETURNING``: two first updates at once still make
+    one account, the role is never touched here, and the row comes back in the same statement.
     """
     now = utcnow()
     refreshed = {
@@ -65,8 +65,9 @@ async def touch_user(
         # Any update from the user proves they have not blocked the bot.
         update={**refreshed, "is_blocked": False},
     )
-    await session.execute(stmt)
-    return await get_user(session, profile.telegram_id)
+    user = await session.scalar(stmt.returning(User), execution_options={"populate_existing": True})
+    assert user is not None
+    return user
 
 
 async def get_user(session: AsyncSession, telegram_id: int) -> User:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import and_, exists, func, select, update
@@ -224,15 +224,18 @@ async def record_completion(
 
 async def complete_lesson(
     session: AsyncSession, student: User, lesson_id: int
-) -> CompletionOutcome:
-    """The Complete button: only for lessons without a quiz (a quiz is passed instead)."""
-    lesson, _course = await _lesson_with_course(session, lesson_id)
-    if await get_enrollment(session, student, lesson.course_id) is None:
+) -> tuple[CompletionOutcome, LessonView]:
+    """The Complete button: only for lessons without a quiz (a quiz is passed instead).
+
+    Returns the outcome and the lesson as it now stands, to redraw its buttons.
+    """
+    view = await open_lesson(session, student, lesson_id)
+    if not view.enrolled:
         raise Forbidden("Enroll in this course to complete its lessons.")
-    has_quiz = await session.scalar(select(exists().where(Quiz.lesson_id == lesson.id)))
-    if has_quiz:
+    if view.quiz is not None:
         raise Conflict("Pass this lesson's quiz to complete it.")
-    return await record_completion(session, student, lesson)
+    outcome = await record_completion(session, student, view.lesson)
+    return outcome, replace(view, completed=True)
 
 
 async def next_lesson_id(session: AsyncSession, student: User, course_id: int) -> int | None:

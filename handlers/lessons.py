@@ -73,8 +73,7 @@ async def on_course_continue(update: Update, context: Context, turn: Turn) -> No
 @as_student
 async def on_lesson_complete(update: Update, context: Context, turn: Turn) -> None:
     """Complete: record it once, update progress, congratulate at 100 %."""
-    outcome = await complete_lesson(turn.session, turn.user, turn.args[0])
-    view = await open_lesson(turn.session, turn.user, turn.args[0])
+    outcome, view = await complete_lesson(turn.session, turn.user, turn.args[0])
     await turn.commit()
     if not outcome.newly_completed:
         await turn.answer("Already completed ✅")

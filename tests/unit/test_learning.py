@@ -101,11 +101,12 @@ async def test_progress_rounds_and_completes_at_100(database):
     seen = []
     for lesson_id in ids:
         async with database.session() as session:
-            outcome = await complete_lesson(session, student, lesson_id)
+            outcome, view = await complete_lesson(session, student, lesson_id)
+            assert view.completed
             seen.append((outcome.progress, outcome.course_finished_now))
     assert seen == [(33, False), (67, False), (100, True)]
     async with database.session() as session:
-        again = await complete_lesson(session, student, ids[0])
+        again, _ = await complete_lesson(session, student, ids[0])
         assert not again.newly_completed and not again.course_finished_now
         assert await session.scalar(select(func.count(LessonCompletion.id))) == 3
         [row] = await my_progress(session, student)
@@ -223,4 +224,5 @@ async def test_unpublishing_hides_the_course_but_enrolled_students_keep_access(d
             await enroll(session, newcomer, course.id)
         assert (await course_card(session, student, course.id)).enrolled
         assert (await open_lesson(session, student, first)).position == 1
-        assert (await complete_lesson(session, student, first)).progress == 50
+        outcome, _ = await complete_lesson(session, student, first)
+        assert outcome.progress == 50
