@@ -42,9 +42,14 @@ def build_application(
     database: Database | None = None,
     *,
     dialog_timeout: timedelta = DIALOG_TIMEOUT,
+    paced: bool = True,
 ) -> Application:
-    """The bot, ready for ``run_polling``/``run_webhook`` or manual start in tests."""
-    application = (
+    """The bot, ready for ``run_polling``/``run_webhook`` or manual start in tests.
+
+    ``paced`` keeps sending under Telegram's ~30 messages/s (PTB's ``AIORateLimiter``); the
+    benchmark turns it off to measure how fast the bot itself processes updates.
+    """
+    builder = (
         Application.builder()
         .token(settings.token)
         .base_url(settings.telegram_base_url)
@@ -55,11 +60,12 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .rate_limiter(AIORateLimiter(max_retries=3))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
-        .build()
     )
+    if paced:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    application = builder.build()
     application.bot_data["settings"] = settings
     application.bot_data["db"] = database or Database(settings.database_url)
     register_handlers(application, dialog_timeout)

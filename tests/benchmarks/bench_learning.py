@@ -118,7 +118,7 @@ async def store_figures(learners: int, folder: Path) -> dict[str, float]:
     return figures
 
 
-async def bot_figures(learners: int, folder: Path) -> tuple[int, float]:
+async def bot_figures(learners: int, folder: Path, *, paced: bool) -> tuple[int, float]:
     """Updates per second through the real bot and the emulator: learners browse and learn."""
     from bot.emulator import BotApiEmulator
     from bot.settings import Settings
@@ -136,7 +136,7 @@ async def bot_figures(learners: int, folder: Path) -> tuple[int, float]:
             telegram_base_file_url=emulator.base_file_url,
             database_url=url,
         )
-        harness = BotHarness(emulator, settings, database)
+        harness = BotHarness(emulator, settings, database, paced=paced)
         await harness.start()
 
         async def session_of(n: int) -> None:
@@ -174,13 +174,17 @@ async def main() -> None:
         print(
             f"{name:<18}{small[name]:>10.2f}{large[name]:>10.2f}{large[name] / small[name]:>8.2f}"
         )
-    with tempfile.TemporaryDirectory() as folder:
-        updates, seconds = await bot_figures(args.bot_learners, Path(folder))
     print(
-        f"\nBot end to end (real PTB polling the emulator, sequential processing): "
-        f"{args.bot_learners} learners at once sent {updates} updates in {seconds:.2f} s = "
-        f"{updates / seconds:.0f} updates/s, {1000 * seconds / updates:.1f} ms each"
+        f"\nBot end to end: real PTB polling the emulator (same process, same core), "
+        f"sequential processing, {args.bot_learners} learners at once, 7 updates each"
     )
+    for paced, label in ((True, "paced at 30 msg/s (production)"), (False, "unpaced (capacity)")):
+        with tempfile.TemporaryDirectory() as folder:
+            updates, seconds = await bot_figures(args.bot_learners, Path(folder), paced=paced)
+        print(
+            f"{label:<32}{updates} updates in {seconds:.2f} s = {updates / seconds:.0f} "
+            f"updates/s, {1000 * seconds / updates:.1f} ms each"
+        )
 
 
 if __name__ == "__main__":

@@ -37,12 +37,14 @@ class BotHarness:
     database: Database
     application: Application | None = None
     dialog_timeout: timedelta = DIALOG_TIMEOUT
+    paced: bool = True
 
     async def start(self) -> None:
         application = build_application(
             self.settings,
             Database(self.settings.database_url),
             dialog_timeout=self.dialog_timeout,
+            paced=self.paced,
         )
 
         async def processed(update: Update, _context: object) -> None:
