@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from telegram import LinkPreviewOptions
+from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
+    ContextTypes,
     ConversationHandler,
     Defaults,
     MessageHandler,
@@ -30,6 +33,8 @@ from db.models import Role
 from handlers import catalog, errors, lessons, progress, quiz, review, start
 
 log = logging.getLogger(__name__)
+
+HandlerCallback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[object]]
 
 # Our dialogs start from buttons on purpose and track the user, not the message (see handlers).
 warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
@@ -75,41 +80,30 @@ def build_application(
 def register_handlers(application: Application, dialog_timeout: timedelta) -> None:
     """Every handler, in the order that matters: dialogs first, catch-alls last."""
     on = CallbackQueryHandler
-    enrollment = ConversationHandler(
-        entry_points=[on(catalog.on_enroll, pattern(Action.course_enroll))],
-        states={
-            catalog.AWAIT_KEY: [
-                MessageHandler(filters.TEXT & ~filters.COMMAND, catalog.on_key),
-                MessageHandler(~filters.COMMAND, catalog.on_key_not_text),
-            ],
-            ConversationHandler.TIMEOUT: [
-                MessageHandler(filters.ALL, catalog.on_key_timeout),
-                on(catalog.on_key_timeout),
-            ],
-        },
-        fallbacks=[CommandHandler("cancel", catalog.on_key_cancel)],
-        conversation_timeout=dialog_timeout,
-        allow_reentry=True,
-        name="enrollment",
-    )
-    reviewing = ConversationHandler(
-        entry_points=[
-            on(review.on_review_decision, pattern(Action.review_accept, Action.review_reject))
+    typed = filters.TEXT & ~filters.COMMAND
+    enrollment = _dialog(
+        "enrollment",
+        entry=on(catalog.on_enroll, pattern(Action.course_enroll)),
+        state=catalog.AWAIT_KEY,
+        handlers=[
+            MessageHandler(typed, catalog.on_key),
+            MessageHandler(~filters.COMMAND, catalog.on_key_not_text),
         ],
-        states={
-            review.AWAIT_COMMENT: [
-                MessageHandler(filters.TEXT & ~filters.COMMAND, review.on_review_comment),
-                on(review.on_review_confirm, pattern(Action.review_confirm)),
-            ],
-            ConversationHandler.TIMEOUT: [
-                MessageHandler(filters.ALL, review.on_review_timeout),
-                on(review.on_review_timeout),
-            ],
-        },
-        fallbacks=[CommandHandler("cancel", review.on_review_cancel)],
-        conversation_timeout=dialog_timeout,
-        allow_reentry=True,
-        name="review",
+        on_cancel=catalog.on_key_cancel,
+        on_timeout=catalog.on_key_timeout,
+        timeout=dialog_timeout,
+    )
+    reviewing = _dialog(
+        "review",
+        entry=on(review.on_review_decision, pattern(Action.review_accept, Action.review_reject)),
+        state=review.AWAIT_COMMENT,
+        handlers=[
+            MessageHandler(typed, review.on_review_comment),
+            on(review.on_review_confirm, pattern(Action.review_confirm)),
+        ],
+        on_cancel=review.on_review_cancel,
+        on_timeout=review.on_review_timeout,
+        timeout=dialog_timeout,
     )
     application.add_handlers(
         [
@@ -141,11 +135,38 @@ def register_handlers(application: Application, dialog_timeout: timedelta) -> No
             # Catch-alls: anything above did not take.
             on(start.on_stale_button),
             # Typed text answers an open text question, if any; else it is not understood.
-            MessageHandler(filters.TEXT & ~filters.COMMAND, quiz.on_text),
+            MessageHandler(typed, quiz.on_text),
             MessageHandler(filters.ALL & ~filters.StatusUpdate.ALL, start.on_unknown_message),
         ]
     )
     application.add_error_handler(errors.on_error)
+
+
+def _dialog(
+    name: str,
+    *,
+    entry: BaseHandler,
+    state: int,
+    handlers: list[BaseHandler],
+    on_cancel: HandlerCallback,
+    on_timeout: HandlerCallback,
+    timeout: timedelta,
+) -> ConversationHandler:
+    """A one-question dialog entered by a button: /cancel leaves it, silence times it out."""
+    return ConversationHandler(
+        entry_points=[entry],
+        states={
+            state: handlers,
+            ConversationHandler.TIMEOUT: [
+                MessageHandler(filters.ALL, on_timeout),
+                CallbackQueryHandler(on_timeout),
+            ],
+        },
+        fallbacks=[CommandHandler("cancel", on_cancel)],
+        conversation_timeout=timeout,
+        allow_reentry=True,
+        name=name,
+    )
 
 
 async def _post_init(application: Application) -> None:

@@ -221,12 +221,17 @@ async def _attempt_of(
     return attempt, info
 
 
-async def current_question(session: AsyncSession, student: User, attempt_id: int) -> QuestionView:
+async def current_selection(
+    session: AsyncSession, student: User, attempt_id: int, question_id: int, mask: int
+) -> tuple[QuestionView, list[int]]:
+    """A multiple-choice selection on the question the attempt is at: its view and option ids."""
     attempt, info = await _attempt_of(session, student, attempt_id)
     view = _current(info.quiz, attempt) if attempt.status == AttemptStatus.in_progress else None
     if view is None:
         raise Conflict("This quiz attempt is already finished.")
-    return view
+    if view.question.id != question_id:
+        raise Conflict(ALREADY_ANSWERED)
+    return view, selected_options(view.question, mask)
 
 
 def _grade(question: Question, answer: Answer | None) -> bool | None:

@@ -18,7 +18,7 @@ from bot import keyboards, texts
 from db.catalog import catalog_page, course_card
 from db.errors import NotFound
 from db.learning import MAX_KEY_LENGTH, KeyRequired, enroll
-from handlers.common import Context, Turn, as_student
+from handlers.common import Context, Turn, as_student, dialog_timed_out
 
 AWAIT_KEY = 1
 PENDING_COURSE = "enroll_course_id"
@@ -104,7 +104,4 @@ async def on_key_cancel(update: Update, context: Context, turn: Turn) -> int:
     return ConversationHandler.END
 
 
-async def on_key_timeout(update: Update, context: Context) -> None:
-    context.user_data.pop(PENDING_COURSE, None)
-    if update.effective_chat is not None:
-        await update.effective_chat.send_message(texts.DIALOG_TIMED_OUT)
+on_key_timeout = dialog_timed_out(PENDING_COURSE)

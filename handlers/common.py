@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -23,7 +24,7 @@ from telegram.ext import ContextTypes
 from bot.callbacks import Callback, decode
 from bot.formatting import escape
 from bot.settings import Settings
-from bot.texts import STALE_BUTTON
+from bot.texts import DIALOG_TIMED_OUT, STALE_BUTTON
 from db.accounts import NewUserDefaults, Profile, require_role, touch_user
 from db.engine import Database
 from db.errors import DomainError
@@ -67,18 +68,38 @@ class Turn:
         assert chat is not None
         return await chat.send_message(text, reply_markup=markup)
 
+    def _message(self) -> Message | None:
+        query = self.update.callback_query
+        return query.message if query and isinstance(query.message, Message) else None
+
     async def show(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
         """Navigation: edit the button's message in place, or send a new one for commands."""
-        query = self.update.callback_query
-        if query is None or query.message is None or not isinstance(query.message, Message):
+        if self._message() is None:
             await self.reply(text, markup)
-            return
-        try:
-            await query.message.edit_text(text, reply_markup=markup)
-        except BadRequest as error:
-            # A double tap asks for the page already shown: nothing to change, nothing to say.
-            if "message is not modified" not in error.message:
-                raise
+        else:
+            await self.edit(text, markup)
+
+    async def edit(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        """Replace the text (and buttons) of the message whose button was pressed."""
+        if message := self._message():
+            with _unchanged_is_fine():
+                await message.edit_text(text, reply_markup=markup)
+
+    async def edit_markup(self, markup: InlineKeyboardMarkup | None) -> None:
+        """Replace only the buttons of the message whose button was pressed."""
+        if message := self._message():
+            with _unchanged_is_fine():
+                await message.edit_reply_markup(markup)
+
+
+@contextmanager
+def _unchanged_is_fine() -> Iterator[None]:
+    """A double tap asks for what is already shown: Telegram says "not modified"; that is fine."""
+    try:
+        yield
+    except BadRequest as error:
+        if "message is not modified" not in error.message:
+            raise
 
 
 def database(context: Context) -> Database:
@@ -148,3 +169,14 @@ def authorized(
 as_student = authorized(Role.student)
 as_instructor = authorized(Role.instructor)
 as_admin = authorized(Role.admin)
+
+
+def dialog_timed_out(pending_key: str) -> Callable[[Update, Context], Awaitable[None]]:
+    """The TIMEOUT callback of a dialog: forget what it was waiting for, and say so."""
+
+    async def on_timeout(update: Update, context: Context) -> None:
+        context.user_data.pop(pending_key, None)
+        if update.effective_chat is not None:
+            await update.effective_chat.send_message(DIALOG_TIMED_OUT)
+
+    return on_timeout

@@ -49,25 +49,24 @@ async def send_lesson(turn: Turn, view: LessonView, markup: InlineKeyboardMarkup
         await chat.send_message(part, reply_markup=markup if last else None)
 
 
-@as_student
-async def on_lesson_open(update: Update, context: Context, turn: Turn) -> None:
-    """A lesson as new messages (Next, Previous and Continue all land here)."""
-    view = await open_lesson(turn.session, turn.user, turn.args[0])
-    markup = await lesson_keyboard(turn, view)
-    await turn.commit()
-    await turn.answer()
-    await send_lesson(turn, view, markup)
-
-
-@as_student
-async def on_course_continue(update: Update, context: Context, turn: Turn) -> None:
-    """Continue: the next unfinished lesson of the course."""
-    lesson_id = await continue_course(turn.session, turn.user, turn.args[0])
+async def _show_lesson(turn: Turn, lesson_id: int) -> None:
     view = await open_lesson(turn.session, turn.user, lesson_id)
     markup = await lesson_keyboard(turn, view)
     await turn.commit()
     await turn.answer()
     await send_lesson(turn, view, markup)
+
+
+@as_student
+async def on_lesson_open(update: Update, context: Context, turn: Turn) -> None:
+    """A lesson as new messages (Next, Previous and Continue all land here)."""
+    await _show_lesson(turn, turn.args[0])
+
+
+@as_student
+async def on_course_continue(update: Update, context: Context, turn: Turn) -> None:
+    """Continue: the next unfinished lesson of the course."""
+    await _show_lesson(turn, await continue_course(turn.session, turn.user, turn.args[0]))
 
 
 @as_student
@@ -79,10 +78,7 @@ async def on_lesson_complete(update: Update, context: Context, turn: Turn) -> No
         await turn.answer("Already completed ✅")
         return
     await turn.answer("Completed ✅")
-    message = update.callback_query.message if update.callback_query else None
-    if message is not None and message.text:
-        # The lesson's own message loses its Complete button.
-        await message.edit_reply_markup(keyboards.lesson(view))
+    await turn.edit_markup(keyboards.lesson(view))  # the lesson loses its Complete button
     await announce_completion(turn.reply, outcome, view.course.title)
 
 

@@ -12,23 +12,19 @@ themselves. So a restart loses nothing, and a stale or forged button is refused 
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
+from telegram import InlineKeyboardMarkup, Update
 
 from bot import keyboards, texts
 from bot.formatting import split_html
-from db.errors import Conflict
 from db.quizzes import (
-    ALREADY_ANSWERED,
     Answer,
     AnswerOutcome,
     QuestionView,
     answer_question,
-    current_question,
+    current_selection,
     history,
     open_attempt_for_text,
     quiz_info,
-    selected_options,
     start_attempt,
 )
 from handlers.common import Context, Turn, as_student
@@ -58,9 +54,7 @@ async def _record(turn: Turn, attempt_id: int, question_id: int, answer: Answer)
     else:
         assert outcome.result is not None
         number = total = outcome.result.info.question_count
-    query = turn.update.callback_query
-    if query is not None and isinstance(query.message, Message):
-        await query.message.edit_text(texts.answered(number, total, outcome.answered))
+    await turn.edit(texts.answered(number, total, outcome.answered))
     if outcome.next_question is not None:
         await send_question(turn, outcome.next_question)
         return
@@ -99,29 +93,18 @@ async def on_quiz_answer(update: Update, context: Context, turn: Turn) -> None:
 async def on_quiz_toggle(update: Update, context: Context, turn: Turn) -> None:
     """A multiple-choice toggle: redraw the buttons with the new selection (nothing stored)."""
     attempt_id, question_id, mask = turn.args
-    view = await current_question(turn.session, turn.user, attempt_id)
-    if view.question.id != question_id:
-        raise Conflict(ALREADY_ANSWERED)
-    selected_options(view.question, mask)  # refuses a forged selection
+    view, _ = await current_selection(turn.session, turn.user, attempt_id, question_id, mask)
     await turn.commit()
     await turn.answer()
-    query = update.callback_query
-    if query is not None and isinstance(query.message, Message):
-        try:
-            await query.message.edit_reply_markup(keyboards.question(view, mask))
-        except BadRequest as error:
-            if "message is not modified" not in error.message:
-                raise
+    await turn.edit_markup(keyboards.question(view, mask))
 
 
 @as_student
 async def on_quiz_submit(update: Update, context: Context, turn: Turn) -> None:
     """Submit a multiple-choice selection (an empty one is refused politely by db/)."""
     attempt_id, question_id, mask = turn.args
-    view = await current_question(turn.session, turn.user, attempt_id)
-    if view.question.id != question_id:
-        raise Conflict(ALREADY_ANSWERED)
-    await _record(turn, attempt_id, question_id, selected_options(view.question, mask))
+    _, chosen = await current_selection(turn.session, turn.user, attempt_id, question_id, mask)
+    await _record(turn, attempt_id, question_id, chosen)
 
 
 @as_student

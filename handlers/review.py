@@ -28,7 +28,7 @@ from db.quizzes import (
     review_attempt,
     review_item,
 )
-from handlers.common import Context, Turn, as_instructor
+from handlers.common import Context, Turn, as_instructor, dialog_timed_out
 from handlers.lessons import announce_completion
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,4 @@ async def on_review_cancel(update: Update, context: Context, turn: Turn) -> int:
     return ConversationHandler.END
 
 
-async def on_review_timeout(update: Update, context: Context) -> None:
-    context.user_data.pop(PENDING, None)
-    if update.effective_chat is not None:
-        await update.effective_chat.send_message(texts.DIALOG_TIMED_OUT)
+on_review_timeout = dialog_timed_out(PENDING)

@@ -121,22 +121,14 @@ async def store_figures(learners: int, folder: Path) -> dict[str, float]:
 async def bot_figures(learners: int, folder: Path, *, paced: bool) -> tuple[int, float]:
     """Updates per second through the real bot and the emulator: learners browse and learn."""
     from bot.emulator import BotApiEmulator
-    from bot.settings import Settings
-    from tests.e2e.conftest import TOKEN, BotHarness
+    from tests.e2e.conftest import TOKEN, BotHarness, emulator_settings
 
     url = f"sqlite+aiosqlite:///{folder / 'bench-bot.db'}"
     await upgrade(url)
     database = Database(url)
     await seed(database, 10)
     async with BotApiEmulator(token=TOKEN) as emulator:
-        settings = Settings(
-            _env_file=None,
-            telegram_bot_token=TOKEN,
-            telegram_base_url=emulator.base_url,
-            telegram_base_file_url=emulator.base_file_url,
-            database_url=url,
-        )
-        harness = BotHarness(emulator, settings, database, paced=paced)
+        harness = BotHarness(emulator, emulator_settings(emulator, url), database, paced=paced)
         await harness.start()
 
         async def session_of(n: int) -> None:

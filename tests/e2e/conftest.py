@@ -100,6 +100,18 @@ def simple_course(title: str = "Python Basics", lessons: int = 3, **overrides) -
     return CourseDraft(title=title, **(fields | overrides))
 
 
+def emulator_settings(emulator: BotApiEmulator, database_url: str, **extra: object) -> Settings:
+    """Settings of a bot that talks to the emulator (and ignores any .env lying around)."""
+    return Settings(
+        _env_file=None,
+        telegram_bot_token=TOKEN,
+        telegram_base_url=emulator.base_url,
+        telegram_base_file_url=emulator.base_file_url,
+        database_url=database_url,
+        **extra,
+    )
+
+
 def has_button(message: ChatMessage, label: str) -> bool:
     return any(label in text for text in message.labels)
 
@@ -114,14 +126,7 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
 async def bot(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[BotHarness]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}"
     await upgrade(url)
-    settings = Settings(
-        _env_file=None,
-        telegram_bot_token=TOKEN,
-        telegram_base_url=emulator.base_url,
-        telegram_base_file_url=emulator.base_file_url,
-        database_url=url,
-        admin_telegram_ids=[ADMIN_ID],
-    )
+    settings = emulator_settings(emulator, url, admin_telegram_ids=[ADMIN_ID])
     harness = BotHarness(emulator, settings, Database(url))
     await harness.start()
     try:
