@@ -77,6 +77,13 @@ async def open_quiz_lesson(student) -> None:
         await student.press("Next lesson")
 
 
+async def begin_quiz(student) -> None:
+    """From enrollment to the first question: the lesson's Start quiz, then the intro's."""
+    await open_quiz_lesson(student)
+    await student.press("Start quiz")
+    await student.press("Start quiz")
+
+
 async def test_fail_then_retry_and_pass(bot: BotHarness):
     course = await bot.course(quiz_course([assign(), names()]))
     ann = await enrolled_student(bot, course.id)
@@ -133,9 +140,7 @@ async def test_fail_then_retry_and_pass(bot: BotHarness):
 async def test_restart_in_the_middle_of_a_quiz_and_finish_it(bot: BotHarness):
     course = await bot.course(quiz_course([assign(), names()], lessons_before=0))
     ann = await enrolled_student(bot, course.id)
-    await ann.press("Continue")
-    await ann.press("Start quiz")
-    await ann.press("Start quiz")
+    await begin_quiz(ann)
     await ann.press("x = 4")
     second = ann.last
     await ann.press("my_var", message=second)
@@ -156,9 +161,7 @@ async def test_restart_in_the_middle_of_a_quiz_and_finish_it(bot: BotHarness):
 async def test_double_tap_on_an_option_records_one_answer(bot: BotHarness):
     course = await bot.course(quiz_course([assign(), names()], lessons_before=0))
     ann = await enrolled_student(bot, course.id)
-    await ann.press("Continue")
-    await ann.press("Start quiz")
-    await ann.press("Start quiz")
+    await begin_quiz(ann)
     question = ann.last
     mark = ann.mark()
     first, second = await asyncio.gather(
@@ -176,18 +179,14 @@ async def test_stale_and_forged_quiz_buttons_change_nothing(bot: BotHarness):
     other = await bot.course(quiz_course([names()], lessons_before=0))
     ann = await enrolled_student(bot, course.id)
     bob = await enrolled_student(bot, course.id, 3002, "Bob")
-    await bob.press("Continue")
-    await bob.press("Start quiz")
-    await bob.press("Start quiz")
+    await begin_quiz(bob)
     async with bot.database.session() as session:
         bobs = await session.scalar(select(QuizAttempt))
         [assign_q] = await session.scalars(
             select(Question).join(Quiz).where(Quiz.id == bobs.quiz_id)
         )
         other_q = await session.scalar(select(Question).where(Question.id != assign_q.id))
-    await ann.press("Continue")
-    await ann.press("Start quiz")
-    await ann.press("Start quiz")
+    await begin_quiz(ann)
     question = ann.last
     async with bot.database.session() as session:
         anns = await session.scalar(select(QuizAttempt).where(QuizAttempt.id != bobs.id))
@@ -221,9 +220,7 @@ async def test_stale_and_forged_quiz_buttons_change_nothing(bot: BotHarness):
 async def test_multiple_choice_needs_a_selection(bot: BotHarness):
     course = await bot.course(quiz_course([names()], lessons_before=0))
     ann = await enrolled_student(bot, course.id)
-    await ann.press("Continue")
-    await ann.press("Start quiz")
-    await ann.press("Start quiz")
+    await begin_quiz(ann)
     answer = await ann.press("Submit")
     assert answer.show_alert and "Select at least one option" in answer.text
     await ann.press("2var")
@@ -236,9 +233,7 @@ async def test_text_answers_length_limit_then_review_accept_and_reject(bot: BotH
     ann = await enrolled_student(bot, course.id, 3001, "Ann")
     bob = await enrolled_student(bot, course.id, 3002, "Bob <b>")
     for student, answer in ((ann, "A name for a <value> & more"), (bob, "No idea")):
-        await student.press("Continue")
-        await student.press("Start quiz")
-        await student.press("Start quiz")
+        await begin_quiz(student)
         assert "Type your answer" in student.last.text
         if student is ann:
             [refused] = await student.send("x" * 1001)
@@ -295,9 +290,7 @@ async def test_text_answers_length_limit_then_review_accept_and_reject(bot: BotH
 async def test_review_can_be_cancelled_and_instructors_see_it_in_their_menu(bot: BotHarness):
     course = await bot.course(quiz_course([explain()], lessons_before=0))
     ann = await enrolled_student(bot, course.id)
-    await ann.press("Continue")
-    await ann.press("Start quiz")
-    await ann.press("Start quiz")
+    await begin_quiz(ann)
     await ann.send("Something")
     teacher = bot.emulator.user(TEACHER_ID, "Tess")
     await teacher.send("/start")
