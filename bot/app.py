@@ -15,6 +15,7 @@ from telegram.ext import (
     Application,
     BaseHandler,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     ConversationHandler,
@@ -133,6 +134,7 @@ def register_handlers(application: Application, dialog_timeout: timedelta) -> No
             on(review.on_review_skip, pattern(Action.review_skip)),
             on(start.on_noop, pattern(Action.noop)),
             # Catch-alls: anything above did not take.
+            ChatMemberHandler(start.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             on(start.on_stale_button),
             # Typed text answers an open text question, if any; else it is not understood.
             MessageHandler(typed, quiz.on_text),

@@ -82,6 +82,8 @@ def lesson(view: LessonView, quiz: QuizInfo | None = None) -> InlineKeyboardMark
             rows.append([button("📝 Start quiz", Action.quiz_start, quiz.quiz.id)])
         elif not view.completed:
             rows.append([button("✅ Complete", Action.lesson_complete, view.lesson.id)])
+        if quiz is not None and quiz.attempts_used:
+            rows.append([button("📜 Quiz history", Action.quiz_history, quiz.quiz.id)])
     rows.append([button("⬅️ Back to course", Action.course_open, view.course.id)])
     return InlineKeyboardMarkup(rows)
 

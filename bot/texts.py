@@ -332,8 +332,9 @@ def review_ask_comment(student: str, accept: bool) -> str:
     )
 
 
-def review_done(student: str, accept: bool) -> str:
-    return f"{'✅ Accepted' if accept else '❌ Rejected'}: {escape(student)} has been told."
+def review_done(student: str, accept: bool, told: bool) -> str:
+    outcome = "has been told" if told else "could not be told (they blocked the bot); it is saved"
+    return f"{'✅ Accepted' if accept else '❌ Rejected'}: {escape(student)} {outcome}."
 
 
 def review_verdict(quiz_title: str, course_title: str, accept: bool, comment: str | None) -> str:

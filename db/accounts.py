@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.dialect import upsert
@@ -79,6 +79,16 @@ async def get_user(session: AsyncSession, telegram_id: int) -> User:
     if user is None:
         raise NotFound("No such user.")
     return user
+
+
+async def set_blocked(session: AsyncSession, telegram_id: int, blocked: bool) -> None:
+    """Remember whether the user blocked the bot, so nothing is pushed to them meanwhile."""
+    await session.execute(
+        update(User)
+        .where(User.telegram_id == telegram_id)
+        .values(is_blocked=blocked)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def require_role(user: User, role: Role) -> User:

@@ -20,6 +20,7 @@ from telegram.ext import ConversationHandler
 
 from bot import keyboards, texts
 from bot.callbacks import Action
+from db.accounts import set_blocked
 from db.quizzes import (
     MAX_REVIEW_COMMENT,
     ReviewOutcome,
@@ -28,7 +29,7 @@ from db.quizzes import (
     review_attempt,
     review_item,
 )
-from handlers.common import Context, Turn, as_instructor, dialog_timed_out
+from handlers.common import Context, Turn, as_instructor, database, dialog_timed_out
 from handlers.lessons import announce_completion
 
 log = logging.getLogger(__name__)
@@ -84,14 +85,14 @@ async def _decide(
     await turn.commit()
     context.user_data.pop(PENDING, None)
     await turn.answer("Done ✅")
-    await _tell_student(context, outcome, info.attempts_left != 0)
-    await turn.reply(texts.review_done(outcome.student.display_name, accept))
+    told = await _tell_student(context, outcome, info.attempts_left != 0)
+    await turn.reply(texts.review_done(outcome.student.display_name, accept, told))
     await _show_next(turn, attempt_id)
     return ConversationHandler.END
 
 
-async def _tell_student(context: Context, outcome: ReviewOutcome, can_retry: bool) -> None:
-    """The verdict (and the lesson's completion) in the student's own chat."""
+async def _tell_student(context: Context, outcome: ReviewOutcome, can_retry: bool) -> bool:
+    """The verdict (and the lesson's completion) in the student's own chat; False if blocked."""
     chat_id = outcome.student.telegram_id
     attempt = outcome.attempt
 
@@ -108,8 +109,13 @@ async def _tell_student(context: Context, outcome: ReviewOutcome, can_retry: boo
             await announce_completion(send, outcome.completion, outcome.course.title)
     except Forbidden:
         log.info("Student %s has blocked the bot; the verdict is stored", chat_id)
+        async with database(context).session() as session:
+            await set_blocked(session, chat_id, True)
+        return False
     except TelegramError:
         log.warning("Could not tell student %s about the review", chat_id, exc_info=True)
+        return False
+    return True
 
 
 @as_instructor

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 
 from telegram import Update
+from telegram.constants import ChatMemberStatus, ChatType
 
 from bot import keyboards, texts
 from bot.menus import set_menu
+from db.accounts import set_blocked
 from db.catalog import course_card
-from db.models import Role
-from handlers.common import Context, Turn, as_student
+from handlers.common import Context, Turn, as_student, database
 
 COURSE_LINK = re.compile(r"course-([1-9][0-9]{0,17})")
 
@@ -25,9 +26,8 @@ async def cmd_start(update: Update, context: Context, turn: Turn) -> None:
         await turn.reply(texts.course_card(card), keyboards.course_card(card))
         return
     await turn.commit()
-    if turn.user.role != Role.student:
-        # Staff menus are per chat, and Telegram knows the chat only once the user wrote.
-        await set_menu(context.bot, turn.user)
+    # Menus are per chat and follow role changes made elsewhere (CLI, configuration).
+    await set_menu(context.bot, turn.user)
     await turn.reply(texts.welcome(update.effective_user.first_name, turn.user.role))
 
 
@@ -65,3 +65,13 @@ async def on_stale_button(update: Update, context: Context) -> None:
     """Any callback data no handler recognised (old versions, forgeries)."""
     if update.callback_query is not None:
         await update.callback_query.answer(texts.STALE_BUTTON, show_alert=True)
+
+
+async def on_my_chat_member(update: Update, context: Context) -> None:
+    """The user blocked or unblocked the bot in their private chat."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != ChatType.PRIVATE:
+        return
+    blocked = change.new_chat_member.status == ChatMemberStatus.BANNED
+    async with database(context).session() as session:
+        await set_blocked(session, change.chat.id, blocked)

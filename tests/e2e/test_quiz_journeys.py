@@ -17,6 +17,7 @@ from db.models import (
     Quiz,
     QuizAttempt,
     Role,
+    User,
 )
 from tests.e2e.conftest import TEACHER_ID, BotHarness, has_button
 
@@ -73,7 +74,8 @@ async def open_quiz_lesson(student) -> None:
     """From enrollment to the quiz lesson: complete the readings, then open the last lesson."""
     await student.press("Continue")
     while has_button(student.last, "Complete"):
-        await student.press("Complete")
+        answer = await student.press("Complete")
+        assert answer is not None and not answer.show_alert, answer
         await student.press("Next lesson")
 
 
@@ -135,6 +137,15 @@ async def test_fail_then_retry_and_pass(bot: BotHarness):
     await ann.press("History")
     history = ann.last.text
     assert history.count("❌ not passed") == 1 and history.count("✅ passed") == 1
+    assert "UTC — 50% · ❌ not passed" in history and "UTC — 100% · ✅ passed" in history
+    [mine] = await ann.send("/mycourses")
+    await ann.press("Open", message=mine)  # a finished course opens at its first lesson
+    for _ in range(3):
+        if "Check yourself" in ann.last.text:
+            break
+        await ann.press("Next")
+    await ann.press("Quiz history")
+    assert ann.last.text == history, "the lesson leads to the same history"
 
 
 async def test_restart_in_the_middle_of_a_quiz_and_finish_it(bot: BotHarness):
@@ -305,3 +316,24 @@ async def test_review_can_be_cancelled_and_instructors_see_it_in_their_menu(bot:
     async with bot.database.session() as session:
         attempt = await session.scalar(select(QuizAttempt))
         assert attempt.status == AttemptStatus.pending_review
+
+
+async def test_a_student_who_blocked_the_bot_is_marked_and_the_reviewer_told(bot: BotHarness):
+    course = await bot.course(quiz_course([explain()], lessons_before=0))
+    ann = await enrolled_student(bot, course.id)
+    await begin_quiz(ann)
+    await ann.send("Something")
+    update_id = ann.block()
+    await bot.emulator.wait_processed(update_id)
+    async with bot.database.session() as session:
+        assert await session.scalar(select(User.is_blocked).where(User.telegram_id == ann.id))
+    teacher = bot.emulator.user(TEACHER_ID, "Tess")
+    await teacher.send("/review")
+    await teacher.press("Accept")
+    await teacher.press("Confirm without comment")
+    assert "could not be told (they blocked the bot); it is saved" in teacher.texts()[-2]
+    bot.emulator.refused.clear()  # the 403 for the blocked student is the point of this test
+    await bot.emulator.wait_processed(ann.unblock())
+    async with bot.database.session() as session:
+        assert not await session.scalar(select(User.is_blocked).where(User.telegram_id == ann.id))
+        assert await session.scalar(select(func.count(LessonCompletion.id))) == 1
