@@ -22,6 +22,7 @@ STALE_BUTTON = "This button is no longer valid."
 NOTHING_TO_CANCEL = "There is nothing to cancel."
 CANCELLED = "Cancelled."
 DIALOG_TIMED_OUT = "⌛ That took a while, so I stopped waiting. Start again when you are ready."
+PRIVATE_ONLY = "I teach in private chats: open a chat with me and send /start."
 UNKNOWN_INPUT = "I did not understand that. /help lists what I can do."
 
 COMMANDS: dict[Role, list[tuple[str, str]]] = {

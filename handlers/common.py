@@ -10,7 +10,6 @@ handler did not.
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,19 +17,18 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.callbacks import Callback, decode
 from bot.formatting import escape
 from bot.settings import Settings
-from bot.texts import DIALOG_TIMED_OUT, STALE_BUTTON
+from bot.texts import DIALOG_TIMED_OUT, PRIVATE_ONLY, STALE_BUTTON
 from db.accounts import NewUserDefaults, Profile, require_role, touch_user
 from db.engine import Database
 from db.errors import DomainError
 from db.models import Role, User
-
-log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 T = TypeVar("T")
@@ -117,12 +115,25 @@ def profile_of(update: Update) -> Profile | None:
     return Profile(user.id, user.username, user.full_name, user.language_code)
 
 
-async def refuse(update: Update, message: str) -> None:
-    """A short, friendly refusal: an alert on a button, a message otherwise."""
-    if update.callback_query is not None:
+async def refuse(update: Update, message: str, *, answered: bool = False) -> None:
+    """A short, friendly refusal: an alert on a button (unless already answered), else a message."""
+    if update.callback_query is not None and not answered:
         await update.callback_query.answer(message, show_alert=True)
     elif update.effective_chat is not None:
         await update.effective_chat.send_message(escape(message))
+
+
+async def outside_private_chat(update: Update) -> bool:
+    """Learning happens in private chats; in a group, a command gets a pointer, the rest nothing."""
+    chat = update.effective_chat
+    if chat is None or chat.type == ChatType.PRIVATE:
+        return False
+    message = update.effective_message
+    if update.callback_query is not None:
+        await update.callback_query.answer(PRIVATE_ONLY, show_alert=True)
+    elif message is not None and (message.text or "").startswith("/"):
+        await message.reply_text(PRIVATE_ONLY)
+    return True
 
 
 Handler = Callable[[Update, Context, Turn], Awaitable[T]]
@@ -135,7 +146,7 @@ def authorized(
         @functools.wraps(handler)
         async def wrapper(update: Update, context: Context) -> T | None:
             profile = profile_of(update)
-            if profile is None:
+            if profile is None or await outside_private_chat(update):
                 return None
             callback = None
             if update.callback_query is not None:
@@ -153,10 +164,7 @@ def authorized(
                     require_role(user, role)
                     result = await handler(update, context, turn)
             except DomainError as error:
-                if turn is not None and turn.answered:
-                    await update.effective_chat.send_message(escape(error.message))  # type: ignore[union-attr]
-                else:
-                    await refuse(update, error.message)
+                await refuse(update, error.message, answered=turn is not None and turn.answered)
                 return None
             await turn.answer()
             return result
