@@ -22,7 +22,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.callbacks import Callback, decode
-from bot.formatting import escape
+from bot.formatting import MESSAGE_LIMIT, escape, split_html, utf16_len
 from bot.settings import Settings
 from bot.texts import DIALOG_TIMED_OUT, PRIVATE_ONLY, STALE_BUTTON
 from db.accounts import NewUserDefaults, Profile, require_role, touch_user
@@ -66,14 +66,20 @@ class Turn:
         assert chat is not None
         return await chat.send_message(text, reply_markup=markup)
 
+    async def reply_long(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        """Text of any length, split on paragraphs into messages; buttons on the last one."""
+        parts = split_html(text)
+        for index, part in enumerate(parts):
+            await self.reply(part, markup if index == len(parts) - 1 else None)
+
     def _message(self) -> Message | None:
         query = self.update.callback_query
         return query.message if query and isinstance(query.message, Message) else None
 
     async def show(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
         """Navigation: edit the button's message in place, or send a new one for commands."""
-        if self._message() is None:
-            await self.reply(text, markup)
+        if self._message() is None or utf16_len(text) > MESSAGE_LIMIT:
+            await self.reply_long(text, markup)
         else:
             await self.edit(text, markup)
 

@@ -37,4 +37,4 @@ async def cmd_progress(update: Update, context: Context, turn: Turn) -> None:
     """Lessons done of total, percentage and completion date per course."""
     rows = await my_progress(turn.session, turn.user)
     await turn.commit()
-    await turn.reply(texts.progress_report(rows))
+    await turn.reply_long(texts.progress_report(rows))

@@ -12,10 +12,9 @@ themselves. So a restart loses nothing, and a stale or forged button is refused 
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 
 from bot import keyboards, texts
-from bot.formatting import split_html
 from db.quizzes import (
     Answer,
     AnswerOutcome,
@@ -36,12 +35,6 @@ async def send_question(turn: Turn, view: QuestionView) -> None:
     await turn.reply(texts.question(view), keyboards.question(view))
 
 
-async def _send_long(turn: Turn, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    parts = split_html(text)
-    for index, part in enumerate(parts):
-        await turn.reply(part, markup if index == len(parts) - 1 else None)
-
-
 async def _record(turn: Turn, attempt_id: int, question_id: int, answer: Answer) -> None:
     """Save one answer, freeze its question message, then the next question or the result."""
     outcome: AnswerOutcome = await answer_question(
@@ -59,7 +52,7 @@ async def _record(turn: Turn, attempt_id: int, question_id: int, answer: Answer)
         await send_question(turn, outcome.next_question)
         return
     result = outcome.result
-    await _send_long(turn, texts.quiz_result(result), keyboards.quiz_result(result))
+    await turn.reply_long(texts.quiz_result(result), keyboards.quiz_result(result))
     if result.completion is not None:
         await announce_completion(turn.reply, result.completion, result.info.course.title)
 
@@ -125,4 +118,4 @@ async def on_quiz_history(update: Update, context: Context, turn: Turn) -> None:
     info, attempts = await history(turn.session, turn.user, turn.args[0])
     await turn.commit()
     await turn.answer()
-    await turn.reply(texts.quiz_history(info, attempts), keyboards.quiz_intro(info))
+    await turn.reply_long(texts.quiz_history(info, attempts), keyboards.quiz_intro(info))

@@ -47,7 +47,7 @@ async def _show_next(turn: Turn, after_id: int = 0, *, edit: bool = False) -> No
     if edit:
         await turn.show(text, markup)
     else:
-        await turn.reply(text, markup)
+        await turn.reply_long(text, markup)
 
 
 @as_instructor

@@ -337,3 +337,19 @@ async def test_a_student_who_blocked_the_bot_is_marked_and_the_reviewer_told(bot
     async with bot.database.session() as session:
         assert not await session.scalar(select(User.is_blocked).where(User.telegram_id == ann.id))
         assert await session.scalar(select(func.count(LessonCompletion.id))) == 1
+
+
+async def test_long_answers_reach_the_reviewer_in_parts(bot: BotHarness):
+    questions = [QuestionDraft(f"Essay {n}: " + "why? " * 55, TEXT) for n in range(4)]
+    course = await bot.course(quiz_course(questions, lessons_before=0))
+    ann = await enrolled_student(bot, course.id)
+    await begin_quiz(ann)
+    for n in range(4):
+        await ann.send(f"Answer {n} " + "because " * 123)
+    assert "waiting for the instructor's review" in ann.last.text
+    teacher = bot.emulator.user(TEACHER_ID, "Tess")
+    parts = await teacher.send("/review")
+    assert len(parts) >= 2 and all(len(part.text) <= 4096 for part in parts)
+    shown = "\n".join(part.text for part in parts)
+    assert all(f"Answer {n} because" in shown for n in range(4))
+    assert has_button(parts[-1], "Accept") and not parts[0].buttons

@@ -310,3 +310,15 @@ async def test_a_failure_is_logged_and_answered_briefly(bot: BotHarness, caplog)
     assert "Error while handling an update" in caplog.text and "Traceback" not in replies[0].text
     [ok] = await jon.send("/help")
     assert "/courses" in ok.text, "the next update is served normally"
+
+
+async def test_a_long_course_description_still_shows_the_card(bot: BotHarness):
+    description = "\n\n".join(f"Paragraph {n}. " + "Lorem ipsum " * 30 for n in range(11))
+    await bot.course(simple_course(title="Wordy", description=description))
+    kim = bot.emulator.user(1011, "Kim")
+    [catalog] = await kim.send("/courses")
+    mark = kim.mark()
+    await kim.press("Wordy", message=catalog)
+    parts = kim.since(mark)
+    assert len(parts) >= 2 and all(len(part.text) <= 4096 for part in parts)
+    assert has_button(parts[-1], "Enroll") and "Lessons: 3" in parts[-1].text
