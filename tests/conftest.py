@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,11 +13,20 @@ from db.authoring import CourseDraft, LessonDraft, create_course
 from db.engine import Database
 from db.models import Base, Course, Role, User
 
+# Set to a PostgreSQL URL (an empty database the tests may wipe) to run the store's tests there too.
+POSTGRES_URL = os.environ.get("LEARNBOT_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
-@pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    """A fresh database file with the whole schema."""
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+
+@pytest.fixture(params=BACKENDS)
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh database with the whole schema: a SQLite file, and PostgreSQL when configured."""
+    if request.param == "postgresql":
+        database = Database(POSTGRES_URL)
+        async with database.engine.begin() as connection:
+            await connection.run_sync(Base.metadata.drop_all)
+    else:
+        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
     async with database.engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)
     yield database

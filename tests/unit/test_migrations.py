@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text
 
 from bot.migrate import downgrade, upgrade
 from db.accounts import Profile, touch_user
@@ -14,10 +15,24 @@ from db.authoring import CourseDraft, LessonDraft, create_course
 from db.engine import Database
 from db.learning import enroll
 from db.models import Base, Enrollment, Lesson
+from tests.conftest import BACKENDS, POSTGRES_URL
 
 
-async def test_autogenerate_finds_no_difference(tmp_path: Path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+@pytest.fixture(params=BACKENDS)
+async def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: a new SQLite file, or the test PostgreSQL database wiped clean."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+    database = Database(POSTGRES_URL)
+    async with database.engine.begin() as connection:
+        await connection.run_sync(Base.metadata.drop_all)
+        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    await database.dispose()
+    return POSTGRES_URL
+
+
+async def test_autogenerate_finds_no_difference(empty_url: str):
+    url = empty_url
     await upgrade(url)
     database = Database(url)
     async with database.engine.connect() as connection:
@@ -32,8 +47,8 @@ async def test_autogenerate_finds_no_difference(tmp_path: Path):
     await database.dispose()
 
 
-async def test_upgrade_downgrade_upgrade_with_rows(tmp_path: Path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+async def test_upgrade_downgrade_upgrade_with_rows(empty_url: str):
+    url = empty_url
     await upgrade(url)
     database = Database(url)
     async with database.session() as session:
@@ -48,10 +63,8 @@ async def test_upgrade_downgrade_upgrade_with_rows(tmp_path: Path):
     await downgrade(url, "base")
     database = Database(url)
     async with database.engine.connect() as connection:
-        tables = await connection.scalar(
-            text("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='enrollments'")
-        )
-        assert tables == 0
+        tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+        assert set(tables) <= {"alembic_version"}
     await database.dispose()
 
     await upgrade(url)
