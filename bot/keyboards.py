@@ -21,19 +21,16 @@ def button(label: str, action: Action, *args: int, text: str = "") -> InlineKeyb
     )
 
 
-def pager(
-    action: Action, page: int, pages: int, text: str | None = None
-) -> list[InlineKeyboardButton]:
+def pager(action: Action, page: int, pages: int, text: str = "") -> list[InlineKeyboardButton]:
     """◀️ Previous · n/m · Next ▶️ — only the arrows that lead somewhere."""
     if pages <= 1:
         return []
-    extra = {"text": text} if text is not None else {}
     row = []
     if page > 0:
-        row.append(button("◀️ Previous", action, page - 1, **extra))
+        row.append(button("◀️ Previous", action, page - 1, text=text))
     row.append(button(f"{page + 1}/{pages}", Action.noop))
     if page + 1 < pages:
-        row.append(button("Next ▶️", action, page + 1, **extra))
+        row.append(button("Next ▶️", action, page + 1, text=text))
     return row
 
 

@@ -136,13 +136,8 @@ def lesson_header(view: LessonView) -> str:
     )
 
 
-def lesson_completed(title: str, progress: int, newly: bool) -> str:
-    head = (
-        f"✅ Lesson <b>{escape(title)}</b> completed."
-        if newly
-        else "This lesson is already completed."
-    )
-    return f"{head}\nCourse progress: {progress_bar(progress)}"
+def lesson_completed(title: str, progress: int) -> str:
+    return f"✅ Lesson <b>{escape(title)}</b> completed.\nCourse progress: {progress_bar(progress)}"
 
 
 def course_finished(title: str) -> str:

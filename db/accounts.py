@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.dialect import upsert
-from db.errors import Conflict, Forbidden, Invalid, NotFound
+from db.errors import Conflict, Forbidden, NotFound
 from db.models import Role, RoleChange, User, utcnow
 
 ROLE_REFUSALS = {
@@ -163,10 +163,3 @@ async def staff(session: AsyncSession) -> list[User]:
         select(User).where(User.role != Role.student, User.full_name != "").order_by(User.id)
     )
     return list(result)
-
-
-def parse_role(text: str) -> Role:
-    try:
-        return Role(text.strip().lower())
-    except ValueError:
-        raise Invalid("Role must be student, instructor or admin.") from None

@@ -9,7 +9,6 @@ offers to resume.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, func, select, true
 from sqlalchemy.exc import IntegrityError
@@ -336,13 +335,6 @@ async def _finish(
     return AttemptResult(await quiz_info(session, student, info.quiz.id), attempt, rows, completion)
 
 
-async def attempt_result(session: AsyncSession, student: User, attempt_id: int) -> AttemptResult:
-    attempt, info = await _attempt_of(session, student, attempt_id)
-    if attempt.status == AttemptStatus.in_progress:
-        raise Conflict("This attempt is not finished yet.")
-    return AttemptResult(info, attempt, _results(info.quiz, attempt))
-
-
 async def history(
     session: AsyncSession, student: User, quiz_id: int
 ) -> tuple[QuizInfo, list[QuizAttempt]]:
@@ -483,7 +475,3 @@ async def review_attempt(
         assert lesson is not None
         completion = await record_completion(session, item.student, lesson)
     return ReviewOutcome(attempt, item.student, item.quiz, item.course, completion)
-
-
-def attempt_date(attempt: QuizAttempt) -> datetime:
-    return attempt.submitted_at or attempt.started_at

@@ -89,7 +89,7 @@ async def announce_completion(
     if not outcome.newly_completed:
         return
     await send(
-        texts.lesson_completed(outcome.lesson.title, outcome.progress, newly=True),
+        texts.lesson_completed(outcome.lesson.title, outcome.progress),
         keyboards.after_completion(outcome.lesson.course_id, outcome.next_lesson_id),
     )
     if outcome.course_finished_now:
