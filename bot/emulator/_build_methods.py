@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DEFAULT_SPEC = Path("/work/shared/telegram/botapi-spec.json")
+# The spec of record sits in ``shared/`` beside the repository's folder.
+DEFAULT_SPEC = Path(__file__).resolve().parents[3] / "shared" / "telegram" / "botapi-spec.json"
 OUTPUT = Path(__file__).with_name("botapi_methods.json")
 
 
