@@ -96,12 +96,17 @@ def can_manage(viewer: User, course: Course) -> bool:
     )
 
 
-async def get_enrollment(session: AsyncSession, user: User, course_id: int) -> Enrollment | None:
-    return await session.scalar(
-        select(Enrollment)
-        .where(Enrollment.student_id == user.id, Enrollment.course_id == course_id)
-        .execution_options(populate_existing=True)
+async def get_enrollment(
+    session: AsyncSession, user: User, course_id: int, *, lock: bool = False
+) -> Enrollment | None:
+    """The user's enrollment in a course; ``lock`` holds its row until the transaction ends
+    (``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers)."""
+    query = select(Enrollment).where(
+        Enrollment.student_id == user.id, Enrollment.course_id == course_id
     )
+    if lock:
+        query = query.with_for_update()
+    return await session.scalar(query.execution_options(populate_existing=True))
 
 
 async def visible_course(session: AsyncSession, viewer: User, course_id: int) -> Course:

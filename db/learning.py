@@ -195,7 +195,8 @@ async def record_completion(
 
     Shared by the Complete button and by passing a quiz, inside the caller's transaction.
     """
-    enrollment = await get_enrollment(session, student, lesson.course_id)
+    # Completions of one enrollment take turns: each recount then sees the ones before it.
+    enrollment = await get_enrollment(session, student, lesson.course_id, lock=True)
     if enrollment is None:
         raise Forbidden("Enroll in this course to complete its lessons.")
     was_finished = enrollment.completed_at is not None

@@ -226,3 +226,21 @@ async def test_unpublishing_hides_the_course_but_enrolled_students_keep_access(d
         assert (await open_lesson(session, student, first)).position == 1
         outcome, _ = await complete_lesson(session, student, first)
         assert outcome.progress == 50
+
+
+async def test_concurrent_completions_never_lose_progress(database):
+    teacher = await make_user(database, 1, Role.instructor)
+    student = await make_user(database, 2)
+    course = await make_course(database, teacher, lessons=6)
+    ids = await lesson_ids(database, course)
+    async with database.session() as session:
+        await enroll(session, student, course.id)
+
+    async def complete(lesson_id: int) -> None:
+        async with database.session() as session:
+            await complete_lesson(session, student, lesson_id)
+
+    await asyncio.gather(*(complete(lesson_id) for lesson_id in ids))
+    async with database.session() as session:
+        [row] = await my_progress(session, student)
+        assert (row.done, row.percentage) == (6, 100) and row.completed_at is not None
