@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from db.accounts import Profile, touch_user
 from db.authoring import CourseDraft, LessonDraft, create_course
@@ -18,15 +19,28 @@ POSTGRES_URL = os.environ.get("LEARNBOT_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
 
+async def empty_database_url(backend: str, tmp_path: Path) -> str:
+    """An empty database: a new SQLite file, or the test PostgreSQL database wiped clean."""
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    assert POSTGRES_URL is not None
+    database = Database(POSTGRES_URL)
+    async with database.engine.begin() as connection:
+        await connection.run_sync(Base.metadata.drop_all)
+        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    await database.dispose()
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=BACKENDS)
+async def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return await empty_database_url(request.param, tmp_path)
+
+
 @pytest.fixture(params=BACKENDS)
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """A fresh database with the whole schema: a SQLite file, and PostgreSQL when configured."""
-    if request.param == "postgresql":
-        database = Database(POSTGRES_URL)
-        async with database.engine.begin() as connection:
-            await connection.run_sync(Base.metadata.drop_all)
-    else:
-        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+    database = Database(await empty_database_url(request.param, tmp_path))
     async with database.engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)
     yield database

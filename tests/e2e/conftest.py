@@ -24,6 +24,7 @@ from db.accounts import raise_role
 from db.authoring import CourseDraft, LessonDraft, create_course
 from db.engine import Database
 from db.models import Course, Role
+from tests.conftest import BACKENDS, empty_database_url
 
 TOKEN = "123456:TEST-token-for-the-emulator"
 ADMIN_ID = 900_001
@@ -122,9 +123,12 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
         yield emulator
 
 
-@pytest.fixture
-async def bot(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[BotHarness]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}"
+@pytest.fixture(params=BACKENDS)
+async def bot(
+    request: pytest.FixtureRequest, emulator: BotApiEmulator, tmp_path: Path
+) -> AsyncIterator[BotHarness]:
+    """The real bot on a migrated database (SQLite, and PostgreSQL when configured)."""
+    url = await empty_database_url(request.param, tmp_path)
     await upgrade(url)
     settings = emulator_settings(emulator, url, admin_telegram_ids=[ADMIN_ID])
     harness = BotHarness(emulator, settings, Database(url))

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, inspect, select
 
 from bot.migrate import downgrade, upgrade
 from db.accounts import Profile, touch_user
@@ -15,20 +12,6 @@ from db.authoring import CourseDraft, LessonDraft, create_course
 from db.engine import Database
 from db.learning import enroll
 from db.models import Base, Enrollment, Lesson
-from tests.conftest import BACKENDS, POSTGRES_URL
-
-
-@pytest.fixture(params=BACKENDS)
-async def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database: a new SQLite file, or the test PostgreSQL database wiped clean."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
-    database = Database(POSTGRES_URL)
-    async with database.engine.begin() as connection:
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    await database.dispose()
-    return POSTGRES_URL
 
 
 async def test_autogenerate_finds_no_difference(empty_url: str):
