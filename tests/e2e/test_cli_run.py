@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bot.emulator import BotApiEmulator
+from bot.settings import Settings
 from db.engine import Database
 from db.models import Role, User
 from tests.e2e.conftest import TOKEN
@@ -20,18 +21,22 @@ async def test_learnbot_run_serves_a_user_and_never_logs_the_token(tmp_path: Pat
     database_file = tmp_path / "run.db"
     async with BotApiEmulator(token=TOKEN) as emulator:
         emulator.use_markers = False  # a separate process: wait until the bot goes quiet
-        env = os.environ | {
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_BASE_URL": emulator.base_url,
-            "TELEGRAM_BASE_FILE_URL": emulator.base_file_url,
-            "DATABASE_URL": f"sqlite:///{database_file}",
-            "ADMIN_TELEGRAM_IDS": "4242",
-            "LOG_LEVEL": "DEBUG",
+        # Configuration the way the README says: a .env file in the working directory.
+        (tmp_path / ".env").write_text(
+            f"TELEGRAM_BOT_TOKEN={TOKEN}\n"
+            f"TELEGRAM_BASE_URL={emulator.base_url}\n"
+            f"TELEGRAM_BASE_FILE_URL={emulator.base_file_url}\n"
+            f"DATABASE_URL=sqlite:///{database_file}\n"
+            "ADMIN_TELEGRAM_IDS=4242\n"
+            "LOG_LEVEL=DEBUG\n",
+            encoding="utf-8",
+        )
+        settings = {name for name in Settings.model_fields} | {"TELEGRAM_BOT_TOKEN"}
+        env = {
+            k: v for k, v in os.environ.items() if k.lower() not in settings and k not in settings
         }
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
+            str(Path(sys.executable).with_name("learnbot")),  # the installed console script
             "run",
             cwd=tmp_path,
             env=env,
