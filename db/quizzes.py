@@ -36,6 +36,7 @@ from db.models import (
 MAX_TEXT_ANSWER = 1000
 MAX_REVIEW_COMMENT = 500
 ALREADY_ANSWERED = "You already answered this question."
+NOT_IN_QUIZ = "This question is not part of your quiz."
 FINISHED = (AttemptStatus.submitted, AttemptStatus.pending_review, AttemptStatus.graded)
 
 Answer = list[int] | str
@@ -229,6 +230,8 @@ async def current_selection(
     if view is None:
         raise Conflict("This quiz attempt is already finished.")
     if view.question.id != question_id:
+        if all(question.id != question_id for question in info.quiz.questions):
+            raise NotFound(NOT_IN_QUIZ)
         raise Conflict(ALREADY_ANSWERED)
     return view, selected_options(view.question, mask)
 
@@ -296,7 +299,7 @@ async def answer_question(
         raise Conflict("This quiz attempt is already finished.")
     question = next((q for q in info.quiz.questions if q.id == question_id), None)
     if question is None:
-        raise NotFound("This question is not part of your quiz.")
+        raise NotFound(NOT_IN_QUIZ)
     if str(question.id) in attempt.answers:
         raise Conflict(ALREADY_ANSWERED)
     current = _current(info.quiz, attempt)

@@ -208,6 +208,7 @@ async def test_stale_and_forged_quiz_buttons_change_nothing(bot: BotHarness):
         encode(Action.quiz_answer, anns.id, other_q.id, option): "not part of your quiz",
         encode(Action.quiz_answer, anns.id, assign_q.id, 999_999): "does not belong",
         encode(Action.quiz_toggle, anns.id, assign_q.id, 1 << 9): "does not fit",
+        encode(Action.quiz_submit, anns.id, other_q.id, 1): "not part of your quiz",
         encode(Action.quiz_begin, other.id): "Enroll in this course",
         encode(Action.quiz_start, 999_999): "no longer exists",
     }
