@@ -42,6 +42,15 @@ warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTB
 
 DIALOG_TIMEOUT = timedelta(minutes=15)
 
+# The update types the bot handles, and so subscribes to (polling and webhook alike).
+# Edits are received only to tell the user they are not read as new input.
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+]
+
 
 def build_application(
     settings: Settings,

@@ -9,9 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from telegram import Update
-
-from bot.app import build_application, configure_logging
+from bot.app import ALLOWED_UPDATES, build_application, configure_logging
 from bot.migrate import upgrade
 from bot.settings import Settings
 from db.accounts import raise_role
@@ -89,10 +87,10 @@ def _serve(settings: Settings) -> None:
             secret_token=settings.webhook_secret.get_secret_value()
             if settings.webhook_secret
             else None,
-            allowed_updates=Update.ALL_TYPES,
+            allowed_updates=ALLOWED_UPDATES,
         )
     else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

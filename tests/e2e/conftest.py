@@ -15,7 +15,7 @@ import pytest
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
-from bot.app import DIALOG_TIMEOUT, build_application
+from bot.app import ALLOWED_UPDATES, DIALOG_TIMEOUT, build_application
 from bot.emulator import BotApiEmulator
 from bot.emulator.users import ChatMessage
 from bot.migrate import upgrade
@@ -58,7 +58,7 @@ class BotHarness:
         await application.start()
         assert application.updater is not None
         await application.updater.start_polling(
-            poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES
+            poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES
         )
         self.application = application
 
