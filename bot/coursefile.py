@@ -3,6 +3,18 @@
 A file is validated completely before anything touches the database, so an import is
 all-or-nothing, and every error names its place (``lessons[2].quiz.questions[0]: …``) because
 the author has to find it in a file that may be long.
+
+Every value is bounded, so nothing out of range reaches the database (or overflows PostgreSQL's
+columns), and numbers must be whole numbers, never floats or booleans:
+
+- ``duration_minutes`` 0 to 100000; ``passing_score`` 0 to 100; ``max_attempts`` 0 to 1000
+  (0 means unlimited);
+- text, in characters: course and lesson titles 200 (the columns' length), ``description`` 4000,
+  ``category`` 100, ``enrollment_key`` 128, lesson ``content`` 50000, media ``file_id`` 255,
+  quiz ``title`` 200, question ``text`` 300 and option ``text`` 100 (Telegram's poll limits),
+  ``explanation`` 1000; no text may hold a NUL character or an unpaired surrogate (written as
+  ``\0`` or ``\ud800`` escapes), which PostgreSQL can't store;
+- 1 or more lessons, 1 to 50 questions a quiz, 2 to 10 options a choice question; 1 MB a file.
 """
 
 from __future__ import annotations
@@ -29,7 +41,7 @@ from db.authoring import (
     create_course,
 )
 from db.engine import Database
-from db.errors import Invalid
+from db.errors import Invalid, Reason
 from db.models import Course, Difficulty, MediaKind, QuestionType, Role
 
 __all__ = [
@@ -62,10 +74,15 @@ OPTION_FIELDS = ("text", "correct")
 
 
 class CourseFileError(Invalid):
-    """An unusable course file; ``place`` is where in the file (``None`` for the whole file)."""
+    """An unusable course file; ``place`` is where in the file (``None`` for the whole file).
+
+    The detail is worded here, not by its own ``Reason``: every place and problem in a file is
+    different, and what it names is the file's own words.
+    """
 
     def __init__(self, message: str, *, place: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(Reason.course_file, detail=message)
+        self.message = message
         self.place = place
 
 
@@ -87,6 +104,10 @@ _NAMED_ENTITY = re.compile(r"&([A-Za-z]+);")
 # An end tag as Telegram reads it: "</", a name, optional spaces, ">". HTMLParser is laxer.
 _BAD_END_TAG = re.compile(r"</(?![A-Za-z][^\s>]*\s*>)")
 _CODE_CLASS = re.compile(r"language-[\w+#.-]+")
+# HTMLParser stops reading at an "&#" it can't decode, such as "&#x" or "&#65a" (Telegram shows
+# the first as text and reads the second as "Aa"), so outside tags every "&" becomes a space for
+# it: entities are checked on their own.
+_TAG_OR_AMPERSAND = re.compile(r"""<(?:"[^"]*"|'[^']*'|[^<>"'])*>|&""")
 _TAG_HINTS = {
     "br": "; write a line break instead",
     "p": "; separate paragraphs with an empty line",
@@ -211,7 +232,7 @@ def check_html(text: str) -> None:
     checker = _TelegramHtmlChecker()
     checker.multiline = "\n" in text
     try:
-        checker.feed(text)
+        checker.feed(_TAG_OR_AMPERSAND.sub(lambda m: " " if m.group() == "&" else m.group(), text))
         checker.close()
     except AssertionError as error:  # HTMLParser's own guard on malformed markup
         raise ValueError(f"can't parse HTML: {error}") from None
@@ -233,7 +254,20 @@ class _SourcedFloat(float):
     source: str
 
 
-def _construct_int(loader: SafeConstructor, node: yaml.ScalarNode) -> int:
+class _LongNumber(str):
+    """A number with more digits than any field takes, kept as the text written.
+
+    Never converted: Python refuses to turn more than 4300 digits into an int, and an error
+    message can't show it either. Where text is expected it is that text, as other numbers are.
+    """
+
+
+_LONGEST_NUMBER = 40
+
+
+def _construct_int(loader: SafeConstructor, node: yaml.ScalarNode) -> int | str:
+    if len(node.value) > _LONGEST_NUMBER:
+        return _LongNumber(node.value)
     value = _SourcedInt(loader.construct_yaml_int(node))
     value.source = node.value
     return value
@@ -314,7 +348,9 @@ def _load_yaml(text: str, filename: str) -> Any:
         raise CourseFileError(f"{filename}: invalid YAML: {error}") from None
 
 
-def _json_int(source: str) -> int:
+def _json_int(source: str) -> int | str:
+    if len(source) > _LONGEST_NUMBER:
+        return _LongNumber(source)
     value = _SourcedInt(source)
     value.source = source
     return value
@@ -360,6 +396,17 @@ def _load_json(text: str, filename: str) -> Any:
 
 T = TypeVar("T")
 _MISSING: Any = object()
+# Only escapes ("\0", "\ud800") can put these in a file; PostgreSQL can't store them.
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= 30 else text[:29] + "…"
+
+
+def _number(value: int | float | _LongNumber) -> str:
+    """A number as the author wrote it (``0x10``, ``1_000``), shortened for a message."""
+    return _shorten(getattr(value, "source", str(value)))
 
 
 def _describe(value: Any) -> str:
@@ -367,11 +414,10 @@ def _describe(value: Any) -> str:
         return "empty"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        return f"the number {getattr(value, 'source', value)}"
+    if isinstance(value, int | float | _LongNumber):
+        return f"the number {_number(value)}"
     if isinstance(value, str):
-        shown = value if len(value) <= 30 else value[:29] + "…"
-        return f"the text {json.dumps(shown, ensure_ascii=False)}"
+        return f"the text {json.dumps(_shorten(value), ensure_ascii=False)}"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
@@ -429,6 +475,13 @@ class _Fields:
             raise _fail(self.place(key), f"must be text, not {_describe(value)}")
         if required and not value.strip():
             raise _fail(self.place(key), "must not be empty")
+        if unstorable := _UNSTORABLE.search(value):
+            char = unstorable.group()
+            what = "a NUL character" if char == "\0" else f"an unpaired surrogate \\u{ord(char):x}"
+            raise _fail(
+                self.place(key),
+                f"character {unstorable.start() + 1} is {what}, which can't be stored",
+            )
         if len(value) > max_length:
             raise _fail(
                 self.place(key),
@@ -441,18 +494,17 @@ class _Fields:
                 raise _fail(self.place(key), str(error)) from None
         return value
 
-    def integer(self, key: str, *, default: int, low: int, high: int | None = None) -> int:
+    def integer(self, key: str, *, default: int, low: int, high: int) -> int:
         value = self.get(key)
         if value is _MISSING:
             return default
-        in_range = f"from {low} to {high}" if high is not None else f"of at least {low}"
         if not isinstance(value, int) or isinstance(value, bool):
-            raise _fail(
-                self.place(key), f"must be a whole number {in_range}, not {_describe(value)}"
-            )
-        if value < low or (high is not None and value > high):
-            raise _fail(self.place(key), f"must be a whole number {in_range}, not {value}")
-        return int(value)
+            shown = _describe(value)
+        elif not low <= value <= high:
+            shown = _number(value)
+        else:
+            return int(value)
+        raise _fail(self.place(key), f"must be a whole number from {low} to {high}, not {shown}")
 
     def boolean(self, key: str, *, default: bool) -> bool:
         value = self.get(key)
@@ -553,7 +605,7 @@ def _parse_quiz(value: Any, path: str) -> QuizDraft:
     fields = _Fields(value, path, QUIZ_FIELDS)
     title = fields.text("title", max_length=200, required=True)
     passing_score = fields.integer("passing_score", default=70, low=0, high=100)
-    max_attempts = fields.integer("max_attempts", default=0, low=0)
+    max_attempts = fields.integer("max_attempts", default=0, low=0, high=1000)
     questions = fields.items("questions") or []
     if not questions:
         raise _fail(fields.place("questions"), "a quiz needs at least one question")
@@ -675,7 +727,7 @@ _Dumper.add_representer(_Flow, _represent_flow)
 _LINE_START = re.compile(r"^(?=.)", re.MULTILINE)
 _HEADER = (
     "# learnbot course file (YAML). Import it with: learnbot import FILE --owner TELEGRAM_ID\n"
-    "# or send it to the bot as an instructor. Lesson content is Telegram HTML.\n"
+    "# Lesson content is Telegram HTML.\n"
 )
 
 

@@ -32,7 +32,7 @@ from db.authoring import (
     course_draft,
 )
 from db.engine import Database
-from db.errors import Invalid, NotFound
+from db.errors import Invalid, NotFound, Reason
 from db.models import (
     Course,
     Difficulty,
@@ -320,7 +320,7 @@ QUESTION = "lessons[1].quiz.questions[0]"
                     }
                 ]
             ),
-            "lessons[0].quiz.max_attempts: must be a whole number of at least 0, not -1",
+            "lessons[0].quiz.max_attempts: must be a whole number from 0 to 1000, not -1",
         ),
         (
             with_question(text="Which?", options=[{"text": "a"}, {"text": "b"}]),
@@ -405,6 +405,150 @@ def test_errors_name_the_place(text: str, expected: str) -> None:
     assert expected in error_of(text)
 
 
+def quiz_yaml(setting: str) -> str:
+    """A one-lesson course whose quiz has ``setting`` written as is, e.g. ``max_attempts: 1e3``."""
+    return (
+        "title: T\nlessons:\n  - title: A\n    quiz:\n      title: Q\n"
+        f"      {setting}\n      questions:\n        - text: Why?\n"
+    )
+
+
+def quiz_json(setting: str) -> str:
+    return (
+        '{"title": "T", "lessons": [{"title": "A", "quiz": {"title": "Q", '
+        f'{setting}, "questions": [{{"text": "Why?"}}]}}}}]}}'
+    )
+
+
+HUGE = "9" * 5000  # more digits than Python converts to an int
+QUIZ = "lessons[0].quiz"
+
+
+@pytest.mark.parametrize(
+    ("text", "filename", "expected"),
+    [
+        (
+            quiz_yaml("max_attempts: 99999999999999999999"),
+            "c.yaml",
+            f"{QUIZ}.max_attempts: must be a whole number from 0 to 1000, not 99999999999999999999",
+        ),
+        (
+            quiz_yaml("max_attempts: 1001"),
+            "c.yaml",
+            f"{QUIZ}.max_attempts: must be a whole number from 0 to 1000, not 1001",
+        ),
+        (
+            quiz_yaml("max_attempts: 0x7fffffffffff"),
+            "c.yaml",
+            f"{QUIZ}.max_attempts: must be a whole number from 0 to 1000, not 0x7fffffffffff",
+        ),
+        (
+            quiz_yaml(f"max_attempts: {HUGE}"),
+            "c.yaml",
+            f"{QUIZ}.max_attempts: must be a whole number from 0 to 1000, "
+            f"not the number {'9' * 29}…",
+        ),
+        (
+            quiz_yaml("max_attempts: 0x" + "f" * 5000),
+            "c.yaml",
+            f"{QUIZ}.max_attempts: must be a whole number from 0 to 1000, "
+            f"not the number 0x{'f' * 27}…",
+        ),
+        (
+            quiz_json(f'"max_attempts": {HUGE}'),
+            "c.json",
+            f"{QUIZ}.max_attempts: must be a whole number from 0 to 1000, "
+            f"not the number {'9' * 29}…",
+        ),
+        (
+            quiz_json('"passing_score": 1e30'),
+            "c.json",
+            f"{QUIZ}.passing_score: must be a whole number from 0 to 100, not the number 1e30",
+        ),
+        (
+            quiz_json('"passing_score": 1e400'),
+            "c.json",
+            f"{QUIZ}.passing_score: must be a whole number from 0 to 100, not the number 1e400",
+        ),
+        (
+            quiz_yaml("passing_score: 1.0e+30"),
+            "c.yaml",
+            f"{QUIZ}.passing_score: must be a whole number from 0 to 100, not the number 1.0e+30",
+        ),
+        (
+            quiz_yaml("passing_score: 70.0"),
+            "c.yaml",
+            f"{QUIZ}.passing_score: must be a whole number from 0 to 100, not the number 70.0",
+        ),
+        (
+            quiz_yaml("passing_score: true"),
+            "c.yaml",
+            f"{QUIZ}.passing_score: must be a whole number from 0 to 100, not true",
+        ),
+        (
+            quiz_json('"max_attempts": false'),
+            "c.json",
+            f"{QUIZ}.max_attempts: must be a whole number from 0 to 1000, not false",
+        ),
+        (
+            course_yaml(duration_minutes=10**12),
+            "c.yaml",
+            "duration_minutes: must be a whole number from 0 to 100000, not 1000000000000",
+        ),
+        (
+            course_yaml(duration_minutes=-5),
+            "c.yaml",
+            "duration_minutes: must be a whole number from 0 to 100000, not -5",
+        ),
+        (
+            course_yaml(duration_minutes=0).replace(
+                "duration_minutes: 0", f"duration_minutes: {HUGE}"
+            ),
+            "c.yaml",
+            "duration_minutes: must be a whole number from 0 to 100000, "
+            f"not the number {'9' * 29}…",
+        ),
+        (
+            course_yaml(published=0).replace("published: 0", f"published: {HUGE}"),
+            "c.yaml",
+            f"published: must be true or false, not the number {'9' * 29}…",
+        ),
+    ],
+)
+def test_every_number_is_bounded_and_errors_name_the_place(
+    text: str, filename: str, expected: str
+) -> None:
+    assert error_of(text, filename) == expected
+
+
+def test_a_long_number_where_text_is_expected_stays_the_text_written() -> None:
+    digits = "1234567890" * 10
+    draft = parse_course(f"title: {digits}\nlessons:\n  - title: A\n    content: {HUGE}\n")
+    assert (draft.title, draft.lessons[0].content) == (digits, HUGE)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'title: "Intro\\0"\nlessons:\n  - title: A\n',
+            "title: character 6 is a NUL character, which can't be stored",
+        ),
+        (
+            'title: T\nlessons:\n  - title: A\n    content: "\\ud83d oops"\n',
+            "lessons[0].content: character 1 is an unpaired surrogate \\ud83d, "
+            "which can't be stored",
+        ),
+        (
+            with_question(text="Which?", options=[{"text": "a\0", "correct": True}, {"text": "b"}]),
+            f"{QUESTION}.options[0].text: character 2 is a NUL character",
+        ),
+    ],
+)
+def test_text_a_database_cannot_store_is_refused(text: str, expected: str) -> None:
+    assert expected in error_of(text)
+
+
 def test_an_invalid_yaml_syntax_error_says_line_and_column() -> None:
     text = "title: Python\nlessons:\n  - title: A\n   content: [oops\n"
     message = error_of(text, filename="python.yaml")
@@ -447,6 +591,10 @@ def test_a_file_over_one_megabyte_is_refused() -> None:
         '<pre><code class="language-python">if a &lt; b:\n    pass</code></pre> <pre>x</pre>',
         "<blockquote>quote <b>bold</b></blockquote> <blockquote expandable>long</blockquote>",
         "<B>upper</B> <b><i>nested</i></b>",
+        # entities Python's HTMLParser can't read, though Telegram can: "Aa", then literal text
+        "<b>&#65a</b>",
+        "hex escapes look like &#x41; and a bare &#x is text: <i>see?</i>",
+        "&# <b>x</b>",
     ],
 )
 def test_check_html_accepts_what_telegram_renders(text: str) -> None:
@@ -772,8 +920,72 @@ async def test_the_enrollment_key_is_stored_hashed(database: Database, tmp_path:
 
 
 async def test_export_of_an_unknown_course_is_not_found(database: Database) -> None:
-    with pytest.raises(NotFound, match="no course 999"):
+    with pytest.raises(NotFound) as caught:
         await export_course_file(database, 999)
+    assert (caught.value.reason, caught.value.data) == (Reason.no_such_course, {"course_id": 999})
+
+
+def test_the_exported_header_says_only_what_works() -> None:
+    header = dump_course(parse_course(course_yaml())).splitlines()[:2]
+    assert header == [
+        "# learnbot course file (YAML). Import it with: learnbot import FILE --owner TELEGRAM_ID",
+        "# Lesson content is Telegram HTML.",
+    ]
+
+
+def longest_course() -> CourseDraft:
+    """Every text at its longest, in characters that take several bytes, every number at its
+    bound: what the validation lets through must fit the database's columns."""
+    emoji = "🐍"
+
+    options = [OptionDraft(str(n) + emoji * 99, n == 0) for n in range(10)]
+    question = QuestionDraft("?" * 300, QuestionType.single_choice, options, "é" * 1000)
+
+    return CourseDraft(
+        title=emoji * 200,
+        description="<b>" + "d" * 3993 + "</b>",
+        category="ü" * 100,
+        difficulty=Difficulty.advanced,
+        duration_minutes=100_000,
+        published=True,
+        lessons=[
+            LessonDraft(
+                "ж" * 200,
+                "中" * 50_000,
+                MediaKind.video,
+                "f" * 255,
+                QuizDraft("q" * 200, 100, 1000, [question] * 50),
+            )
+        ],
+    )
+
+
+async def test_the_longest_valid_course_fits_the_database(
+    database: Database, tmp_path: Path
+) -> None:
+    draft = longest_course()
+    text = dump_course(draft)
+    assert parse_course(text) == draft
+    source = tmp_path / "longest.yaml"
+    source.write_text(text, encoding="utf-8")
+    course = await import_course_file(database, source, owner_telegram_id=2**52 - 1)
+    assert parse_course(await export_course_file(database, course.id)) == draft
+
+
+async def test_out_of_range_values_are_refused_before_the_database(
+    database: Database, tmp_path: Path
+) -> None:
+    source = tmp_path / "bad.yaml"
+    for text, expected in [
+        ('title: "Nul\\0"\nlessons:\n  - title: A\n', "title: character 4 is a NUL"),
+        (quiz_yaml("max_attempts: 2147483648"), "max_attempts: must be a whole number"),
+        (course_yaml(duration_minutes=2**63), "duration_minutes: must be a whole number"),
+    ]:
+        source.write_text(text, encoding="utf-8")
+        with pytest.raises(CourseFileError, match=expected):
+            await import_course_file(database, source, owner_telegram_id=1)
+    for model in (Course, Lesson, Quiz, User):
+        assert await count(database, model) == 0
 
 
 async def test_an_invalid_file_changes_nothing_not_even_the_owner(
