@@ -1,8 +1,8 @@
 """A loopback Telegram Bot API emulator.
 
-The real python-telegram-bot ``Application`` talks to it over HTTP on 127.0.0.1 (long polling,
-form/multipart/JSON requests), every request is validated against the Bot API spec, and test
-users (:mod:`bot.emulator.users`) play the human side of private chats.
+The real python-telegram-bot ``Application`` talks to it over HTTP on 127.0.0.1 (long polling or
+a webhook, form/multipart/JSON requests), every request is validated against the Bot API spec,
+and test users (:mod:`bot.emulator.users`) play the human side of private chats.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 from aiohttp import web
 from aiohttp.web_request import FileField
 
@@ -117,6 +118,10 @@ _PTB_DEFAULTS = frozenset(
 )
 _ATTACH_RE = re.compile(r"attach://([A-Za-z0-9_\-]+)")
 _INT_RE = re.compile(r"-?\d+")
+_SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# The emulator only ever calls the machine it runs on: a webhook elsewhere stays pending.
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _COMMAND_NAME_RE = re.compile(r"[a-z0-9_]{1,32}")
 
 
@@ -224,6 +229,7 @@ class BotApiEmulator:
         self.strict_html_entities = strict_html_entities
         self.use_markers = True
         self.polled = False  # a getUpdates has arrived (see wait_for_bot)
+        self.webhook_deliveries = 0  # updates a webhook has taken
         prefix = token.split(":", 1)[0]
         self.bot_id = int(prefix) if prefix.isdigit() else 123456789
         self.bot_username = bot_username
@@ -278,6 +284,9 @@ class BotApiEmulator:
         self._poll_count = 0
         self._allowed_updates: list[str] | None = None
         self._webhook_url = ""
+        self._webhook_secret: str | None = None
+        self._webhook_error: tuple[int, str] | None = None  # (unix time, message)
+        self._delivery: asyncio.Task[None] | None = None
         self._processed: set[int] = set()
         self._processed_events: dict[int, asyncio.Event] = {}
         self._inflight: dict[int, _InFlight] = {}
@@ -330,6 +339,7 @@ class BotApiEmulator:
         self.port = sock.getsockname()[1]
         await web.SockSite(runner, sock).start()
         self._runner = runner
+        self._delivery = asyncio.create_task(self._deliver_webhook())
 
     async def stop(self) -> None:
         """Answer pending long polls and shut the server down."""
@@ -337,6 +347,11 @@ class BotApiEmulator:
             return
         self._stopping = True
         self._notify()
+        if self._delivery is not None:
+            self._delivery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._delivery
+            self._delivery = None
         runner, self._runner = self._runner, None
         await runner.cleanup()
 
@@ -372,9 +387,10 @@ class BotApiEmulator:
         return [r for r in self.requests if r.method == method]
 
     async def wait_for_bot(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
-        """Wait until a bot polls (a getUpdates is open or done): a bot started elsewhere is up."""
+        """Wait until a bot polls (a getUpdates is open or done) or sets a webhook: a bot
+        started elsewhere is up (a webhook not yet listening gets its updates on a retry)."""
         deadline = time.monotonic() + timeout
-        while not self.polled:
+        while not (self.polled or self._webhook_url):
             if time.monotonic() > deadline:
                 raise AssertionError(f"no bot polled the emulator within {timeout} s")
             await asyncio.sleep(0.02)
@@ -434,7 +450,8 @@ class BotApiEmulator:
         return kind in allowed
 
     def enqueue_update(self, payload: dict[str, Any], description: str = "update") -> int:
-        """Queue an update (``payload`` without ``update_id``) for getUpdates; return its id."""
+        """Queue an update (``payload`` without ``update_id``) for getUpdates, or for the webhook
+        when one is set; return its id."""
         kind = next(iter(payload))
         allowed = self._allowed_updates
         if not self.accepts(kind):
@@ -472,6 +489,55 @@ class BotApiEmulator:
             for update in self._updates[:offset]:
                 update.confirmed = True
             self._updates = self._updates[offset:]
+
+    async def _deliver_webhook(self) -> None:
+        """Telegram's side of a webhook: POST the pending updates one at a time, in order.
+
+        An update leaves the queue only when the bot's server answered 2xx; any other answer, or
+        no server yet (PTB sets the webhook before it listens), is retried soon, as Telegram does.
+        """
+        delay = 0.0
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+            while True:
+                changed = self._changed
+                url, secret = self._webhook_url, self._webhook_secret
+                if not url or not self._updates:
+                    await changed.wait()
+                    continue
+                if urlsplit(url).hostname not in _LOOPBACK_HOSTS:
+                    self._webhook_error = (int(time.time()), "the emulator calls only 127.0.0.1")
+                    await changed.wait()
+                    continue
+                update = self._updates[0]
+                error = await self._post_update(http, url, secret, update)
+                if error is None:
+                    delay = 0.0
+                    update.fetched = update.confirmed = True
+                    if update in self._updates:  # not dropped meanwhile
+                        self._updates.remove(update)
+                    self.webhook_deliveries += 1
+                    self._touch()
+                    continue
+                self._webhook_error = (int(time.time()), error)
+                delay = min(max(delay * 2, 0.02), 1.0)
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow stop()'s cancel.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await changed.wait()
+
+    @staticmethod
+    async def _post_update(
+        http: aiohttp.ClientSession, url: str, secret: str | None, update: _QueuedUpdate
+    ) -> str | None:
+        """POST one update as Telegram does; None when the bot took it, else Telegram's error."""
+        headers = {SECRET_HEADER: secret} if secret else {}
+        try:
+            async with http.post(url, json=update.payload, headers=headers) as response:
+                if 200 <= response.status < 300:
+                    return None
+                return f"Wrong response from the webhook: {response.status} {response.reason}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return f"Connection failed: {exc}"
 
     def _drop_pending(self) -> None:
         for update in self._updates:
@@ -559,7 +625,10 @@ class BotApiEmulator:
         queued = self._all_updates.get(update_id)
         what = queued.description if queued else "unknown update"
         lines = [f"update {update_id} ({what}) was not processed within {timeout}s."]
-        if self._poll_count == 0:
+        if self._webhook_url and queued is not None and not queued.fetched:
+            error = self._webhook_error[1] if self._webhook_error else "none"
+            lines.append(f"The webhook {self._webhook_url} has not taken it (last error: {error}).")
+        elif self._poll_count == 0:
             lines.append(
                 f"The bot never called getUpdates: is polling running against {self.base_url}?"
             )
@@ -1025,16 +1094,31 @@ class BotApiEmulator:
         }
 
     def _api_set_webhook(self, params: dict[str, Any]) -> bool:
-        self._webhook_url = str(params.get("url") or "")
+        """Unlike Telegram, plain http is accepted: a bot's test webhook has no certificate."""
+        url = str(params.get("url") or "")
+        secret = str(params.get("secret_token") or "") or None
+        if url and urlsplit(url).scheme not in ("http", "https"):
+            raise ApiError(
+                400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+            )
+        if secret is not None and not _SECRET_TOKEN_RE.fullmatch(secret):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        if "allowed_updates" in params:
+            allowed = params["allowed_updates"]
+            self._allowed_updates = list(allowed) if allowed else None
+        if (url, secret) != (self._webhook_url, self._webhook_secret):
+            self._webhook_url, self._webhook_secret = url, secret
+            self._webhook_error = None
         if params.get("drop_pending_updates"):
             self._drop_pending()
         self._notify()
         return True
 
     def _api_delete_webhook(self, params: dict[str, Any]) -> bool:
-        self._webhook_url = ""
+        self._webhook_url, self._webhook_secret, self._webhook_error = "", None, None
         if params.get("drop_pending_updates"):
             self._drop_pending()
+        self._notify()
         return True
 
     def _api_get_webhook_info(self, _params: dict[str, Any]) -> dict[str, Any]:
@@ -1045,6 +1129,8 @@ class BotApiEmulator:
         }
         if self._allowed_updates is not None:
             info["allowed_updates"] = self._allowed_updates
+        if self._webhook_error is not None:
+            info["last_error_date"], info["last_error_message"] = self._webhook_error
         return info
 
     async def _get_updates(self, params: dict[str, Any], request: web.Request) -> list[Any]:
