@@ -10,6 +10,7 @@ from bot.texts import LETTERS
 from db.catalog import CatalogPage, CourseCard
 from db.learning import CourseProgress, LessonView
 from db.models import QuestionType
+from db.paging import Page
 from db.quizzes import AttemptResult, QuestionView, QuizInfo, ReviewItem
 
 BUTTON_TEXT_LIMIT = 48
@@ -91,7 +92,7 @@ def after_completion(course_id: int, next_lesson_id: int | None) -> InlineKeyboa
     return InlineKeyboardMarkup([[button("⬅️ Back to course", Action.course_open, course_id)]])
 
 
-def my_courses(rows: list[CourseProgress], page: int, pages: int) -> InlineKeyboardMarkup | None:
+def my_courses(shown: Page[CourseProgress]) -> InlineKeyboardMarkup | None:
     keyboard = [
         [
             button(
@@ -100,9 +101,9 @@ def my_courses(rows: list[CourseProgress], page: int, pages: int) -> InlineKeybo
                 row.course.id,
             )
         ]
-        for row in rows
+        for row in shown.items
     ]
-    if nav := pager(Action.my_courses, page, pages):
+    if nav := pager(Action.my_courses, shown.page, shown.pages):
         keyboard.append(nav)
     return InlineKeyboardMarkup(keyboard) if keyboard else None
 

@@ -6,8 +6,10 @@ from datetime import datetime
 
 from bot.formatting import escape, progress_bar
 from db.catalog import CatalogPage, CourseCard
+from db.errors import DomainError, Reason
 from db.learning import CourseProgress, LessonView
 from db.models import AttemptStatus, QuestionType, QuizAttempt, Role
+from db.paging import Page
 from db.quizzes import (
     MAX_TEXT_ANSWER,
     AttemptResult,
@@ -21,9 +23,78 @@ GENERIC_ERROR = "Sorry, something went wrong on our side. Please try again."
 STALE_BUTTON = "This button is no longer valid."
 NOTHING_TO_CANCEL = "There is nothing to cancel."
 CANCELLED = "Cancelled."
+ENROLLED_TOAST = "You are enrolled! 🎉"
+ALREADY_ENROLLED_TOAST = "Already enrolled."
+SAVED_TOAST = "Saved ✅"
+DONE_TOAST = "Done ✅"
+COMPLETED_TOAST = "Completed ✅"
+ALREADY_COMPLETED_TOAST = "Already completed ✅"
+TYPE_THE_KEY = "Please type the key as a text message, or /cancel."
+EDITS_ARE_NOT_READ = (
+    "✏️ I only read new messages, so that edit changed nothing. "
+    "Send it again as a new message if you meant it as an answer."
+)
 DIALOG_TIMED_OUT = "⌛ That took a while, so I stopped waiting. Start again when you are ready."
 PRIVATE_ONLY = "I teach in private chats: open a chat with me and send /start."
 UNKNOWN_INPUT = "I did not understand that. /help lists what I can do."
+
+# Refusals raised by db/ (see db.errors.Reason), worded with the data they carry. Refusals are
+# shown as plain text (alerts cannot format), so they are not HTML.
+REFUSALS: dict[Reason, str] = {
+    Reason.no_such_user: "No such user.",
+    Reason.role_required: "This is for {role}s.",
+    Reason.last_admin: "The last admin cannot give up the admin role.",
+    Reason.no_such_course: "There is no course {course_id}.",
+    Reason.course_not_available: "This course is not available.",
+    Reason.course_closed: "This course is not open for enrollment.",
+    Reason.course_has_no_lessons: "This course has no lessons yet.",
+    Reason.key_required: "This course needs an enrollment key.",
+    Reason.wrong_key: "That key is not right. Try again, or /cancel.",
+    Reason.too_many_guesses: "Too many wrong tries. Try again in {minutes} {minutes_unit}.",
+    Reason.search_too_long: "Please search with at most {limit} characters.",
+    Reason.lesson_gone: "This lesson no longer exists.",
+    Reason.enroll_first: "Enroll in this course first.",
+    Reason.enroll_to_open_lessons: "Enroll in this course to open its lessons.",
+    Reason.enroll_to_complete_lessons: "Enroll in this course to complete its lessons.",
+    Reason.enroll_to_take_quizzes: "Enroll in this course to take its quizzes.",
+    Reason.pass_the_quiz: "Pass this lesson's quiz to complete it.",
+    Reason.quiz_gone: "This quiz no longer exists.",
+    Reason.quiz_has_no_questions: "This quiz has no questions yet.",
+    Reason.quiz_passed: "You already passed this quiz. ✅",
+    Reason.quiz_awaiting_review: "Your last attempt is waiting for the instructor's review.",
+    Reason.no_attempts_left: "You have used all your attempts at this quiz.",
+    Reason.quiz_already_started: "Your quiz has already started.",
+    Reason.attempt_gone: "This quiz is no longer available.",
+    Reason.attempt_finished: "This quiz attempt is already finished.",
+    Reason.question_not_in_quiz: "This question is not part of your quiz.",
+    Reason.question_answered: "You already answered this question.",
+    Reason.questions_in_order: "Please answer the questions in order.",
+    Reason.selection_does_not_fit: "That selection does not fit this question.",
+    Reason.type_your_answer: "Please type your answer to this question.",
+    Reason.answer_empty: "Your answer is empty. Please type it.",
+    Reason.answer_too_long: (
+        "Your answer is {length} characters long; please keep it under {limit} and send it again."
+    ),
+    Reason.answer_with_buttons: "Please answer with the buttons.",
+    Reason.select_at_least_one: "Select at least one option, then press Submit.",
+    Reason.option_not_in_question: "That option does not belong to this question.",
+    Reason.choose_one: "Choose one option.",
+    Reason.review_not_allowed: "Only the course's instructor can review answers.",
+    Reason.review_not_yours: "Only the course's instructor can review this answer.",
+    Reason.answer_gone: "This answer no longer exists.",
+    Reason.answer_reviewed: "This answer has already been reviewed.",
+    Reason.comment_too_long: "Please keep the comment under {limit} characters.",
+    Reason.course_file: "{detail}",
+}
+
+
+def refusal(error: DomainError) -> str:
+    """The sentence for a refusal from db/ (plain text)."""
+    data = dict(error.data)
+    if "minutes" in data:
+        data["minutes_unit"] = "minute" if data["minutes"] == 1 else "minutes"
+    return REFUSALS[error.reason].format(**data)
+
 
 COMMANDS: dict[Role, list[tuple[str, str]]] = {
     Role.student: [
@@ -136,6 +207,13 @@ def lesson_header(view: LessonView) -> str:
     )
 
 
+def lesson_body(view: LessonView) -> str:
+    """The header, then the lesson's content (Telegram HTML, validated when it was written)."""
+    header = lesson_header(view)
+    content = view.lesson.content
+    return f"{header}\n\n{content}" if content.strip() else header
+
+
 def lesson_completed(title: str, progress: int) -> str:
     return f"✅ Lesson <b>{escape(title)}</b> completed.\nCourse progress: {progress_bar(progress)}"
 
@@ -147,13 +225,13 @@ def course_finished(title: str) -> str:
     )
 
 
-def my_courses(rows: list[CourseProgress], page: int, pages: int) -> str:
-    if not rows:
+def my_courses(shown: Page[CourseProgress]) -> str:
+    if not shown.items:
         return "You are not enrolled in any course yet. Find one with /courses."
     lines = ["<b>🎒 My courses</b>"]
-    if pages > 1:
-        lines.append(f"page {page + 1} of {pages}")
-    for row in rows:
+    if shown.pages > 1:
+        lines.append(f"page {shown.page + 1} of {shown.pages}")
+    for row in shown.items:
         finished = " 🎉" if row.completed_at else ""
         lines += [
             "",
@@ -314,6 +392,10 @@ def review_item(item: ReviewItem) -> str:
         else:
             lines.append(f"{'✓' if row.correct else '✗'} {given_answer(row)}")
     return "\n".join(lines)
+
+
+REVIEW_CANCELLED = "Cancelled. Nothing was decided. /review shows the answers again."
+TYPE_THE_COMMENT = "Please type the comment as a text message, or /cancel."
 
 
 NOTHING_TO_REVIEW = "🎉 Nothing to review: every free-text answer has been graded."

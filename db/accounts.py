@@ -8,13 +8,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.dialect import upsert
-from db.errors import Conflict, Forbidden, NotFound
+from db.errors import Conflict, Forbidden, NotFound, Reason
 from db.models import Role, RoleChange, User, utcnow
-
-ROLE_REFUSALS = {
-    Role.instructor: "This is for instructors.",
-    Role.admin: "This is for admins.",
-}
 
 
 @dataclass(frozen=True)
@@ -77,7 +72,7 @@ async def get_user(session: AsyncSession, telegram_id: int) -> User:
         .execution_options(populate_existing=True)
     )
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(Reason.no_such_user)
     return user
 
 
@@ -94,7 +89,7 @@ async def set_blocked(session: AsyncSession, telegram_id: int, blocked: bool) ->
 def require_role(user: User, role: Role) -> User:
     """The one authorisation check: the user's stored role must be at least ``role``."""
     if user.role.rank < role.rank:
-        raise Forbidden(ROLE_REFUSALS.get(role, "You are not allowed to do this."))
+        raise Forbidden(Reason.role_required, role=role)
     return user
 
 
@@ -129,7 +124,7 @@ async def set_role(
             select(func.count()).select_from(User).where(User.role == Role.admin)
         )
         if (admins or 0) <= 1:
-            raise Conflict("The last admin cannot give up the admin role.")
+            raise Conflict(Reason.last_admin)
     target.role = new_role
     session.add(
         RoleChange(

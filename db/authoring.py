@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from db.errors import NotFound
+from db.errors import NotFound, Reason
 from db.models import (
     AnswerOption,
     Course,
@@ -133,7 +133,7 @@ async def course_draft(session: AsyncSession, course_id: int) -> CourseDraft:
         )
     )
     if course is None:
-        raise NotFound(f"There is no course {course_id}.")
+        raise NotFound(Reason.no_such_course, course_id=course_id)
     return CourseDraft(
         title=course.title,
         description=course.description,

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.errors import Invalid, NotFound
-from db.models import Course, Enrollment, Lesson, Role, User
+from db.access import Access, access
+from db.errors import Invalid, NotFound, Reason
+from db.models import Course, Enrollment, Lesson, User
+from db.paging import PAGE_SIZE, clamp_page
 
-PAGE_SIZE = 5
 MAX_SEARCH_LENGTH = 40
 
 
@@ -35,7 +36,6 @@ class CourseCard:
     instructor_name: str
     lesson_count: int
     enrollment: Enrollment | None
-    can_manage: bool
 
     @property
     def enrolled(self) -> bool:
@@ -53,7 +53,7 @@ def _escape_like(text: str) -> str:
 def clean_search(query: str | None) -> str:
     query = " ".join((query or "").split())
     if len(query.encode()) > MAX_SEARCH_LENGTH:
-        raise Invalid(f"Please search with at most {MAX_SEARCH_LENGTH} characters.")
+        raise Invalid(Reason.search_too_long, limit=MAX_SEARCH_LENGTH)
     return query
 
 
@@ -72,8 +72,7 @@ async def catalog_page(
             )
         )
     total = await session.scalar(select(func.count(Course.id)).where(*conditions)) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
+    page, pages = clamp_page(page, total)
     rows = await session.execute(
         select(Course, Enrollment.id)
         .outerjoin(
@@ -89,51 +88,29 @@ async def catalog_page(
     return CatalogPage(entries, page, pages, total, query)
 
 
-def can_manage(viewer: User, course: Course) -> bool:
-    """Owners and admins manage a course."""
-    return viewer.role == Role.admin or (
-        viewer.role == Role.instructor and course.instructor_id == viewer.id
-    )
-
-
-async def get_enrollment(
-    session: AsyncSession, user: User, course_id: int, *, lock: bool = False
-) -> Enrollment | None:
-    """The user's enrollment in a course; ``lock`` holds its row until the transaction ends
-    (``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers)."""
-    query = select(Enrollment).where(
-        Enrollment.student_id == user.id, Enrollment.course_id == course_id
-    )
-    if lock:
-        query = query.with_for_update()
-    return await session.scalar(query.execution_options(populate_existing=True))
-
-
-async def visible_course(session: AsyncSession, viewer: User, course_id: int) -> Course:
-    """The course if the viewer may see it: published, enrolled in it, or managing it.
-
-    A draft looks exactly like a missing course to everyone else, so ids cannot be probed.
-    """
+async def visible_course(session: AsyncSession, viewer: User, course_id: int) -> Access:
+    """The course if the viewer may see it (``db.access``), with the viewer's enrollment."""
     course = await session.get(Course, course_id)
-    if course is not None and (
-        course.is_published
-        or can_manage(viewer, course)
-        or await get_enrollment(session, viewer, course_id) is not None
-    ):
-        return course
-    raise NotFound("This course is not available.")
+    if course is None:
+        raise NotFound(Reason.course_not_available)
+    seen = await access(session, viewer, course)
+    seen.require_visible()
+    return seen
 
 
 async def course_card(session: AsyncSession, viewer: User, course_id: int) -> CourseCard:
-    course = await visible_course(session, viewer, course_id)
-    instructor = await session.get(User, course.instructor_id)
-    lessons = await session.scalar(
-        select(func.count(Lesson.id)).where(Lesson.course_id == course.id)
-    )
-    return CourseCard(
-        course=course,
-        instructor_name=instructor.display_name if instructor else "—",
-        lesson_count=lessons or 0,
-        enrollment=await get_enrollment(session, viewer, course.id),
-        can_manage=can_manage(viewer, course),
-    )
+    """The course, its instructor and lesson count in one query, then the viewer's access."""
+    lessons = select(func.count(Lesson.id)).where(Lesson.course_id == Course.id)
+    row = (
+        await session.execute(
+            select(Course, User, lessons.scalar_subquery())
+            .join(User, User.id == Course.instructor_id)
+            .where(Course.id == course_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(Reason.course_not_available)
+    course, instructor, lesson_count = row
+    seen = await access(session, viewer, course)
+    seen.require_visible()
+    return CourseCard(course, instructor.display_name, lesson_count or 0, seen.enrollment)

@@ -66,7 +66,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 class Database:
-    """The engine and its session factory, created once and kept in ``bot_data``."""
+    """The engine and its session factory, created once (``handlers.common.Services``)."""
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = normalise_url(url)

@@ -1,14 +1,74 @@
-"""Domain errors raised by ``db/`` and turned into short replies in one place (handlers.common)."""
+"""Domain errors raised by ``db/``: a category, a reason and its data, and no words.
+
+``bot.texts.refusal`` words each reason, so every sentence a user reads lives in one module
+(which is what a translation needs). The category says what the wrapper does with a refusal:
+``Invalid`` input leaves an open dialog waiting for a better answer; the others end it.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum, auto
+from typing import Any
+
+
+class Reason(StrEnum):
+    """Why something was refused (the data each one carries is noted)."""
+
+    no_such_user = auto()
+    role_required = auto()  # role
+    last_admin = auto()
+    no_such_course = auto()  # course_id
+    course_not_available = auto()
+    course_closed = auto()
+    course_has_no_lessons = auto()
+    key_required = auto()
+    wrong_key = auto()
+    too_many_guesses = auto()  # minutes
+    search_too_long = auto()  # limit
+    lesson_gone = auto()
+    enroll_first = auto()
+    enroll_to_open_lessons = auto()
+    enroll_to_complete_lessons = auto()
+    enroll_to_take_quizzes = auto()
+    pass_the_quiz = auto()
+    quiz_gone = auto()
+    quiz_has_no_questions = auto()
+    quiz_passed = auto()
+    quiz_awaiting_review = auto()
+    no_attempts_left = auto()
+    quiz_already_started = auto()
+    attempt_gone = auto()
+    attempt_finished = auto()
+    question_not_in_quiz = auto()
+    question_answered = auto()
+    questions_in_order = auto()
+    selection_does_not_fit = auto()
+    type_your_answer = auto()
+    answer_empty = auto()
+    answer_too_long = auto()  # length, limit
+    answer_with_buttons = auto()
+    select_at_least_one = auto()
+    option_not_in_question = auto()
+    choose_one = auto()
+    review_not_allowed = auto()
+    review_not_yours = auto()
+    answer_gone = auto()
+    answer_reviewed = auto()
+    comment_too_long = auto()  # limit
+    course_file = auto()  # detail: the place in the file and what is wrong there
+
 
 class DomainError(Exception):
-    """A refusal a user should read: the message is short, friendly and safe to show."""
+    """A refusal a user should read, worded by ``bot.texts.refusal``."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, reason: Reason, **data: Any) -> None:
+        super().__init__(reason, data)
+        self.reason = reason
+        self.data = data
+
+    def __str__(self) -> str:
+        details = ", ".join(f"{key}={value!r}" for key, value in self.data.items())
+        return f"{self.reason}({details})" if details else str(self.reason)
 
 
 class NotFound(DomainError):
@@ -24,4 +84,4 @@ class Conflict(DomainError):
 
 
 class Invalid(DomainError):
-    """The input is malformed or out of range."""
+    """The input is malformed or out of range: the user may try again."""

@@ -8,18 +8,31 @@ from datetime import datetime
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.catalog import can_manage, get_enrollment, visible_course
+from db.access import access, get_enrollment
+from db.catalog import visible_course
 from db.dialect import upsert
-from db.errors import Conflict, Forbidden, Invalid, NotFound
+from db.errors import Conflict, Forbidden, Invalid, NotFound, Reason
 from db.models import Course, Enrollment, Lesson, LessonCompletion, Quiz, User, utcnow
+from db.paging import Page
 from db.progress import recompute_progress
-from db.security import verify_secret
+from db.security import verify_secret_off_loop
+from db.throttle import (
+    LOCKOUT,
+    TooManyGuesses,
+    check_guesses,
+    forget_guesses,
+    record_wrong_guess,
+)
 
 MAX_KEY_LENGTH = 128
 
 
 class KeyRequired(Conflict):
     """The course has an enrollment key and none was given."""
+
+
+class WrongKey(Invalid):
+    """The typed enrollment key does not match (the guess is counted)."""
 
 
 @dataclass(frozen=True)
@@ -75,20 +88,22 @@ async def enroll(
 
     The unique constraint on (student, course) is the final guard: the insert does nothing when
     the row exists, so a double tap gives one enrollment and ``created=False``.
+
+    A key is checked in a worker thread **between two transactions**: this function commits
+    what came before it, so neither the event loop nor SQLite's write lock waits for the
+    ~0.4 s argon2 check, and it commits a wrong guess before refusing it, so the count (see
+    ``db.throttle``) sticks.
     """
-    course = await visible_course(session, student, course_id)
-    existing = await get_enrollment(session, student, course.id)
-    if existing is not None:
-        return EnrollOutcome(course, existing, created=False)
+    seen = await visible_course(session, student, course_id)
+    course = seen.course
+    if seen.enrollment is not None:
+        return EnrollOutcome(course, seen.enrollment, created=False)
     if not course.is_published:
-        raise Conflict("This course is not open for enrollment.")
+        raise Conflict(Reason.course_closed)
     if course.enrollment_key_hash is not None:
-        if key is None:
-            raise KeyRequired("This course needs an enrollment key.")
-        if len(key) > MAX_KEY_LENGTH or not verify_secret(key.strip(), course.enrollment_key_hash):
-            raise Invalid("That key is not right. Try again, or /cancel.")
+        await _check_key(session, student, course, key)
     now = utcnow()
-    result = await session.execute(
+    created = await session.scalar(
         upsert(
             session,
             Enrollment,
@@ -101,82 +116,118 @@ async def enroll(
             },
             index_elements=["student_id", "course_id"],
             update=None,
-        )
+        ).returning(Enrollment.id)
     )
-    enrollment = await get_enrollment(session, student, course.id)
-    assert enrollment is not None
     # Completions kept from an earlier enrollment (or none): make the new row true at once.
     await recompute_progress(session, course.id, student.id)
-    await session.refresh(enrollment)
-    return EnrollOutcome(course, enrollment, created=result.rowcount == 1)
+    enrollment = await get_enrollment(session, student, course.id)
+    assert enrollment is not None
+    return EnrollOutcome(course, enrollment, created=created is not None)
 
 
-async def _lesson_with_course(session: AsyncSession, lesson_id: int) -> tuple[Lesson, Course]:
+async def _check_key(session: AsyncSession, student: User, course: Course, key: str | None) -> None:
+    if key is None:
+        raise KeyRequired(Reason.key_required)
+    scope = f"course-key:{course.id}"
+    await check_guesses(session, student, scope)
+    hashed = course.enrollment_key_hash
+    assert hashed is not None
+    await session.commit()
+    if len(key) <= MAX_KEY_LENGTH and await verify_secret_off_loop(key.strip(), hashed):
+        await forget_guesses(session, student, scope)
+        return
+    locked = await record_wrong_guess(session, student, scope)
+    await session.commit()
+    if locked:
+        raise TooManyGuesses(LOCKOUT)
+    raise WrongKey(Reason.wrong_key)
+
+
+@dataclass(frozen=True)
+class _Outline:
+    """A course's lessons in order, with which ones the student has completed."""
+
+    ids: list[int]
+    done: set[int]
+
+    def around(self, lesson_id: int) -> tuple[int, int | None, int | None]:
+        """(position, previous id, next id) of a lesson."""
+        index = self.ids.index(lesson_id)
+        previous_id = self.ids[index - 1] if index > 0 else None
+        next_id = self.ids[index + 1] if index + 1 < len(self.ids) else None
+        return index + 1, previous_id, next_id
+
+    def next_unfinished(self, besides: int | None = None) -> int | None:
+        """The first lesson not completed (counting ``besides`` as completed)."""
+        return next((i for i in self.ids if i not in self.done and i != besides), None)
+
+
+async def _outline(session: AsyncSession, student: User, course_id: int) -> _Outline:
+    """The course's lesson ids in order and the student's completions among them: one query."""
+    rows = await session.execute(
+        select(Lesson.id, LessonCompletion.id)
+        .outerjoin(
+            LessonCompletion,
+            and_(
+                LessonCompletion.lesson_id == Lesson.id,
+                LessonCompletion.student_id == student.id,
+            ),
+        )
+        .where(Lesson.course_id == course_id)
+        .order_by(Lesson.order_index)
+    )
+    ids, done = [], set()
+    for lesson_id, completion_id in rows:
+        ids.append(lesson_id)
+        if completion_id is not None:
+            done.add(lesson_id)
+    return _Outline(ids, done)
+
+
+async def _lesson(session: AsyncSession, lesson_id: int) -> tuple[Lesson, Course, Quiz | None]:
+    """A lesson with its course and its quiz, if any: one query."""
     row = (
         await session.execute(
-            select(Lesson, Course)
+            select(Lesson, Course, Quiz)
             .join(Course, Course.id == Lesson.course_id)
+            .outerjoin(Quiz, Quiz.lesson_id == Lesson.id)
             .where(Lesson.id == lesson_id)
         )
     ).first()
     if row is None:
-        raise NotFound("This lesson no longer exists.")
-    return row[0], row[1]
+        raise NotFound(Reason.lesson_gone)
+    return row[0], row[1], row[2]
 
 
-async def _neighbours(
-    session: AsyncSession, lesson: Lesson
-) -> tuple[int, int, int | None, int | None]:
-    """(position, total, previous id, next id) of a lesson in its course, in one query."""
-    ids = list(
-        await session.scalars(
-            select(Lesson.id)
-            .where(Lesson.course_id == lesson.course_id)
-            .order_by(Lesson.order_index)
-        )
-    )
-    index = ids.index(lesson.id)
-    previous_id = ids[index - 1] if index > 0 else None
-    next_id = ids[index + 1] if index + 1 < len(ids) else None
-    return index + 1, len(ids), previous_id, next_id
-
-
-async def _is_completed(session: AsyncSession, student: User, lesson_id: int) -> bool:
-    return bool(
-        await session.scalar(
-            select(
-                exists().where(
-                    LessonCompletion.student_id == student.id,
-                    LessonCompletion.lesson_id == lesson_id,
-                )
-            )
-        )
-    )
-
-
-async def open_lesson(session: AsyncSession, user: User, lesson_id: int) -> LessonView:
+async def _lesson_view(
+    session: AsyncSession, user: User, lesson_id: int, *, lock: bool = False
+) -> tuple[LessonView, Enrollment | None, _Outline]:
     """A lesson for an enrolled student (or the course's managers, who may preview it)."""
-    lesson, course = await _lesson_with_course(session, lesson_id)
-    enrollment = await get_enrollment(session, user, course.id)
-    if enrollment is None and not can_manage(user, course):
-        if course.is_published:
-            raise Forbidden("Enroll in this course to open its lessons.")
-        raise NotFound("This lesson no longer exists.")
-    if enrollment is not None:
-        await _touch_enrollment(session, enrollment.id)
-    position, total, previous_id, next_id = await _neighbours(session, lesson)
-    quiz = await session.scalar(select(Quiz).where(Quiz.lesson_id == lesson.id))
-    return LessonView(
+    lesson, course, quiz = await _lesson(session, lesson_id)
+    seen = await access(session, user, course, lock=lock)
+    seen.require_lessons_open(Reason.enroll_to_open_lessons, Reason.lesson_gone)
+    outline = await _outline(session, user, course.id)
+    position, previous_id, next_id = outline.around(lesson.id)
+    view = LessonView(
         lesson=lesson,
         course=course,
         position=position,
-        total=total,
+        total=len(outline.ids),
         previous_id=previous_id,
         next_id=next_id,
-        completed=await _is_completed(session, user, lesson.id),
+        completed=lesson.id in outline.done,
         quiz=quiz,
-        enrolled=enrollment is not None,
+        enrolled=seen.enrollment is not None,
     )
+    return view, seen.enrollment, outline
+
+
+async def open_lesson(session: AsyncSession, user: User, lesson_id: int) -> LessonView:
+    """A lesson to read; opening it counts as activity in the course."""
+    view, enrollment, _ = await _lesson_view(session, user, lesson_id)
+    if enrollment is not None:
+        await _touch_enrollment(session, enrollment.id)
+    return view
 
 
 async def _touch_enrollment(session: AsyncSession, enrollment_id: int) -> None:
@@ -189,37 +240,49 @@ async def _touch_enrollment(session: AsyncSession, enrollment_id: int) -> None:
 
 
 async def record_completion(
-    session: AsyncSession, student: User, lesson: Lesson
+    session: AsyncSession,
+    student: User,
+    lesson: Lesson,
+    *,
+    enrollment: Enrollment | None = None,
+    outline: _Outline | None = None,
 ) -> CompletionOutcome:
     """Insert the completion (at most once) and make the enrollment's progress true.
 
     Shared by the Complete button and by passing a quiz, inside the caller's transaction.
+    Callers that already hold the enrollment (locked) and the course outline pass them in.
     """
-    # Completions of one enrollment take turns: each recount then sees the ones before it.
-    enrollment = await get_enrollment(session, student, lesson.course_id, lock=True)
     if enrollment is None:
-        raise Forbidden("Enroll in this course to complete its lessons.")
+        # Completions of one enrollment take turns: each recount then sees the ones before it.
+        enrollment = await get_enrollment(session, student, lesson.course_id, lock=True)
+    if enrollment is None:
+        raise Forbidden(Reason.enroll_to_complete_lessons)
     was_finished = enrollment.completed_at is not None
-    result = await session.execute(
+    inserted = await session.scalar(
         upsert(
             session,
             LessonCompletion,
             values={"student_id": student.id, "lesson_id": lesson.id, "completed_at": utcnow()},
             index_elements=["student_id", "lesson_id"],
             update=None,
-        )
+        ).returning(LessonCompletion.id)
     )
-    newly = result.rowcount == 1
+    newly = inserted is not None
+    progress, completed_at = enrollment.progress_percentage, enrollment.completed_at
     if newly:
-        await recompute_progress(session, lesson.course_id, student.id)
-    await _touch_enrollment(session, enrollment.id)
-    await session.refresh(enrollment)
+        progress, completed_at = await recompute_progress(
+            session, lesson.course_id, student.id, touch=True
+        )
+    else:
+        await _touch_enrollment(session, enrollment.id)
+    if outline is None:
+        outline = await _outline(session, student, lesson.course_id)
     return CompletionOutcome(
         lesson=lesson,
         newly_completed=newly,
-        progress=enrollment.progress_percentage,
-        course_finished_now=not was_finished and enrollment.completed_at is not None,
-        next_lesson_id=await next_lesson_id(session, student, lesson.course_id),
+        progress=progress,
+        course_finished_now=not was_finished and completed_at is not None,
+        next_lesson_id=outline.next_unfinished(besides=lesson.id),
     )
 
 
@@ -230,45 +293,31 @@ async def complete_lesson(
 
     Returns the outcome and the lesson as it now stands, to redraw its buttons.
     """
-    view = await open_lesson(session, student, lesson_id)
-    if not view.enrolled:
-        raise Forbidden("Enroll in this course to complete its lessons.")
+    view, enrollment, outline = await _lesson_view(session, student, lesson_id, lock=True)
+    if enrollment is None:
+        raise Forbidden(Reason.enroll_to_complete_lessons)
     if view.quiz is not None:
-        raise Conflict("Pass this lesson's quiz to complete it.")
-    outcome = await record_completion(session, student, view.lesson)
+        raise Conflict(Reason.pass_the_quiz)
+    outcome = await record_completion(
+        session, student, view.lesson, enrollment=enrollment, outline=outline
+    )
     return outcome, replace(view, completed=True)
-
-
-async def next_lesson_id(session: AsyncSession, student: User, course_id: int) -> int | None:
-    """The first lesson of the course, in order, that the student has not completed."""
-    done = select(LessonCompletion.id).where(
-        LessonCompletion.lesson_id == Lesson.id, LessonCompletion.student_id == student.id
-    )
-    return await session.scalar(
-        select(Lesson.id)
-        .where(Lesson.course_id == course_id, ~exists(done))
-        .order_by(Lesson.order_index)
-        .limit(1)
-    )
-
-
-async def first_lesson_id(session: AsyncSession, course_id: int) -> int | None:
-    return await session.scalar(
-        select(Lesson.id).where(Lesson.course_id == course_id).order_by(Lesson.order_index).limit(1)
-    )
 
 
 async def continue_course(session: AsyncSession, student: User, course_id: int) -> int:
     """Where **Continue** leads: the next unfinished lesson, or the first one when all are done."""
-    course = await visible_course(session, student, course_id)
-    if await get_enrollment(session, student, course.id) is None:
-        raise Forbidden("Enroll in this course first.")
-    lesson_id = await next_lesson_id(session, student, course.id) or await first_lesson_id(
-        session, course.id
-    )
+    seen = await visible_course(session, student, course_id)
+    seen.require_enrolled(Reason.enroll_first, Reason.course_not_available)
+    outline = await _outline(session, student, course_id)
+    lesson_id = outline.next_unfinished() or (outline.ids[0] if outline.ids else None)
     if lesson_id is None:
-        raise NotFound("This course has no lessons yet.")
+        raise NotFound(Reason.course_has_no_lessons)
     return lesson_id
+
+
+async def my_courses_page(session: AsyncSession, student: User, page: int) -> Page[CourseProgress]:
+    """One page of /mycourses."""
+    return Page.of(await my_progress(session, student), page)
 
 
 async def my_progress(session: AsyncSession, student: User) -> list[CourseProgress]:

@@ -38,6 +38,11 @@ NAMING = {
 }
 
 
+# The largest id of a row (SQL ``INTEGER``): ids parsed from outside are bounded by it, since
+# PostgreSQL refuses a larger number outright.
+MAX_ID = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -129,10 +134,16 @@ class User(Base):
     is_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
     last_active_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    # The open dialog (the prompt the user's next typed text answers), kept here rather than in
+    # memory so it survives a restart, and read with the account at no extra cost.
+    dialog_kind: Mapped[str | None] = mapped_column(String(32))
+    dialog_data: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    dialog_at: Mapped[datetime | None] = mapped_column(TS)
 
     __table_args__ = (
         CheckConstraint("reminder_hour BETWEEN 0 AND 23", name="reminder_hour_range"),
         Index("ix_users_username", "username"),
+        Index("ix_users_dialog_at", "dialog_at"),
     )
 
     @property
@@ -355,6 +366,24 @@ class Invite(Base):
     expires_at: Mapped[datetime] = mapped_column(TS)
     used_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     used_at: Mapped[datetime | None] = mapped_column(TS)
+
+
+class GuessThrottle(Base):
+    """Wrong guesses of a secret (an enrollment key, later an invite code) per user and scope.
+
+    Kept in the database so a restart does not hand out fresh guesses.
+    """
+
+    __tablename__ = "guess_throttles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(TS)
+
+    __table_args__ = (UniqueConstraint("user_id", "scope"),)
 
 
 class RoleChange(Base):

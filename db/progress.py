@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Integer, case, cast, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -9,14 +11,17 @@ from db.models import TS, Enrollment, Lesson, LessonCompletion, utcnow
 
 
 async def recompute_progress(
-    session: AsyncSession, course_id: int, student_id: int | None = None
-) -> None:
+    session: AsyncSession, course_id: int, student_id: int | None = None, *, touch: bool = False
+) -> tuple[int, datetime | None]:
     """Make ``progress_percentage`` and ``completed_at`` true again for a course's enrollments.
 
     Called after a completion (one student) and after a lesson is added or deleted (everyone).
     The percentage is ``round(100 * done / total)`` but never shows 100 before the last lesson is
     done (with 200+ lessons, 199/200 would round up); ``completed_at`` is kept when already set,
     set when everything is done and cleared when a new lesson makes the course unfinished.
+
+    For one student it returns the new (percentage, completed_at) in the same statement, and
+    ``touch`` also records the activity; for a whole course it returns (0, None).
     """
     total = (
         select(func.count(Lesson.id))
@@ -39,21 +44,32 @@ async def recompute_progress(
         (total == 0, 0),
         else_=func.min(rounded, 99) if _is_sqlite(session) else func.least(rounded, 99),
     )
+    now = utcnow()
+    values = {
+        "progress_percentage": percentage,
+        "completed_at": case(
+            (finished, func.coalesce(Enrollment.completed_at, literal(now, TS))), else_=None
+        ),
+    }
+    if touch:
+        values["last_activity_at"] = literal(now, TS)
     stmt = (
         update(Enrollment)
         .where(Enrollment.course_id == course_id)
-        .values(
-            progress_percentage=percentage,
-            completed_at=case(
-                (finished, func.coalesce(Enrollment.completed_at, literal(utcnow(), TS))),
-                else_=None,
-            ),
-        )
+        .values(values)
         .execution_options(synchronize_session=False)
     )
-    if student_id is not None:
-        stmt = stmt.where(Enrollment.student_id == student_id)
-    await session.execute(stmt)
+    if student_id is None:
+        await session.execute(stmt)
+        return 0, None
+    row = (
+        await session.execute(
+            stmt.where(Enrollment.student_id == student_id).returning(
+                Enrollment.progress_percentage, Enrollment.completed_at
+            )
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else (0, None)
 
 
 def _is_sqlite(session: AsyncSession) -> bool:

@@ -8,16 +8,16 @@ offers to resume.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import ColumnElement, Select, func, select, true
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from db.catalog import can_manage, get_enrollment
-from db.errors import Conflict, Forbidden, Invalid, NotFound
+from db.access import access, managed_by
+from db.errors import Conflict, Forbidden, Invalid, NotFound, Reason
 from db.learning import CompletionOutcome, record_completion
 from db.models import (
     AnswerOption,
@@ -35,11 +35,16 @@ from db.models import (
 
 MAX_TEXT_ANSWER = 1000
 MAX_REVIEW_COMMENT = 500
-ALREADY_ANSWERED = "You already answered this question."
-NOT_IN_QUIZ = "This question is not part of your quiz."
 FINISHED = (AttemptStatus.submitted, AttemptStatus.pending_review, AttemptStatus.graded)
 
 Answer = list[int] | str
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A multiple-choice selection as its buttons carry it: bit i is the i-th option."""
+
+    mask: int
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,11 @@ class QuizInfo:
         return self.open_attempt is not None or (
             not self.passed and not self.awaiting_review and self.attempts_left != 0
         )
+
+
+def may_retry(attempt: QuizAttempt, info: QuizInfo) -> bool:
+    """Retry is offered after a failed (or rejected) attempt while attempts remain."""
+    return attempt.passed is False and info.attempts_left != 0
 
 
 @dataclass(frozen=True)
@@ -98,7 +108,7 @@ class AttemptResult:
 
     @property
     def can_retry(self) -> bool:
-        return self.attempt.passed is False and self.info.attempts_left != 0
+        return may_retry(self.attempt, self.info)
 
 
 @dataclass(frozen=True)
@@ -127,6 +137,7 @@ class ReviewOutcome:
     quiz: Quiz
     course: Course
     completion: CompletionOutcome | None
+    can_retry: bool  # the student may try again (rejected, attempts left)
 
 
 def _with_questions() -> list:
@@ -146,12 +157,10 @@ async def _quiz_for_student(
         )
     ).first()
     if row is None:
-        raise NotFound("This quiz no longer exists.")
+        raise NotFound(Reason.quiz_gone)
     quiz, lesson, course = row
-    if await get_enrollment(session, student, course.id) is None:
-        if course.is_published or can_manage(student, course):
-            raise Forbidden("Enroll in this course to take its quizzes.")
-        raise NotFound("This quiz no longer exists.")
+    seen = await access(session, student, course)
+    seen.require_enrolled(Reason.enroll_to_take_quizzes, Reason.quiz_gone)
     return quiz, lesson, course
 
 
@@ -190,13 +199,13 @@ async def start_attempt(session: AsyncSession, student: User, quiz_id: int) -> Q
     attempt = info.open_attempt
     if attempt is None:
         if info.passed:
-            raise Conflict("You already passed this quiz. ✅")
+            raise Conflict(Reason.quiz_passed)
         if info.awaiting_review:
-            raise Conflict("Your last attempt is waiting for the instructor's review.")
+            raise Conflict(Reason.quiz_awaiting_review)
         if info.attempts_left == 0:
-            raise Conflict("You have used all your attempts at this quiz.")
+            raise Conflict(Reason.no_attempts_left)
         if not info.quiz.questions:
-            raise NotFound("This quiz has no questions yet.")
+            raise NotFound(Reason.quiz_has_no_questions)
         attempt = QuizAttempt(quiz_id=info.quiz.id, student_id=student.id, answers={})
         session.add(attempt)
         try:
@@ -204,7 +213,7 @@ async def start_attempt(session: AsyncSession, student: User, quiz_id: int) -> Q
                 await session.flush()
         except IntegrityError:
             # Another tap opened the attempt first: the partial unique index let one through.
-            raise Conflict("Your quiz has already started.") from None
+            raise Conflict(Reason.quiz_already_started) from None
     view = _current(info.quiz, attempt)
     assert view is not None, "an in-progress attempt always has an unanswered question"
     return view
@@ -216,7 +225,7 @@ async def _attempt_of(
     attempt = await session.get(QuizAttempt, attempt_id, populate_existing=True)
     if attempt is None or attempt.student_id != student.id:
         # Another student's attempt looks exactly like a missing one.
-        raise NotFound("This quiz is no longer available.")
+        raise NotFound(Reason.attempt_gone)
     info = await quiz_info(session, student, attempt.quiz_id)
     return attempt, info
 
@@ -228,11 +237,11 @@ async def current_selection(
     attempt, info = await _attempt_of(session, student, attempt_id)
     view = _current(info.quiz, attempt) if attempt.status == AttemptStatus.in_progress else None
     if view is None:
-        raise Conflict("This quiz attempt is already finished.")
+        raise Conflict(Reason.attempt_finished)
     if view.question.id != question_id:
         if all(question.id != question_id for question in info.quiz.questions):
-            raise NotFound(NOT_IN_QUIZ)
-        raise Conflict(ALREADY_ANSWERED)
+            raise NotFound(Reason.question_not_in_quiz)
+        raise Conflict(Reason.question_answered)
     return view, selected_options(view.question, mask)
 
 
@@ -261,56 +270,89 @@ def score_of(rows: list[QuestionResult]) -> int | None:
 def selected_options(question: Question, mask: int) -> list[int]:
     """Option ids from a selection bit mask (bit i is the i-th option); forged bits refused."""
     if mask < 0 or mask >> len(question.options):
-        raise Invalid("That selection does not fit this question.")
+        raise Invalid(Reason.selection_does_not_fit)
     return [option.id for index, option in enumerate(question.options) if mask >> index & 1]
 
 
 def _validate(question: Question, answer: Answer) -> Answer:
     if question.type == QuestionType.text:
         if not isinstance(answer, str):
-            raise Invalid("Please type your answer to this question.")
+            raise Invalid(Reason.type_your_answer)
         text = answer.strip()
         if not text:
-            raise Invalid("Your answer is empty. Please type it.")
+            raise Invalid(Reason.answer_empty)
         if len(text) > MAX_TEXT_ANSWER:
-            raise Invalid(
-                f"Your answer is {len(text)} characters long; please keep it under "
-                f"{MAX_TEXT_ANSWER} and send it again."
-            )
+            raise Invalid(Reason.answer_too_long, length=len(text), limit=MAX_TEXT_ANSWER)
         return text
     if not isinstance(answer, list):
-        raise Invalid("Please answer with the buttons.")
+        raise Invalid(Reason.answer_with_buttons)
     ids = {option.id for option in question.options}
     if not answer:
-        raise Invalid("Select at least one option, then press Submit.")
+        raise Invalid(Reason.select_at_least_one)
     if not set(answer) <= ids or len(set(answer)) != len(answer):
-        raise Invalid("That option does not belong to this question.")
+        raise Invalid(Reason.option_not_in_question)
     if question.type == QuestionType.single_choice and len(answer) != 1:
-        raise Invalid("Choose one option.")
+        raise Invalid(Reason.choose_one)
     return sorted(answer)
 
 
 async def answer_question(
-    session: AsyncSession, student: User, attempt_id: int, question_id: int, answer: Answer
+    session: AsyncSession,
+    student: User,
+    attempt_id: int,
+    question_id: int,
+    answer: Answer | Selection,
 ) -> AnswerOutcome:
     """Record one answer (once); finish and score the attempt after the last question."""
     attempt, info = await _attempt_of(session, student, attempt_id)
+    return await _answer(session, student, attempt, info, question_id, answer)
+
+
+async def answer_text(session: AsyncSession, student: User, text: str) -> AnswerOutcome | None:
+    """Typed text as the answer to the student's open text question, if one waits (the newest
+    attempt first); ``None`` when no question waits for text."""
+    attempts = await session.scalars(
+        select(QuizAttempt)
+        .where(
+            QuizAttempt.student_id == student.id,
+            QuizAttempt.status == AttemptStatus.in_progress,
+        )
+        .order_by(QuizAttempt.id.desc())
+    )
+    for attempt in list(attempts):
+        info = await quiz_info(session, student, attempt.quiz_id)
+        view = _current(info.quiz, attempt)
+        if view is not None and view.question.type == QuestionType.text:
+            return await _answer(session, student, attempt, info, view.question.id, text)
+    return None
+
+
+async def _answer(
+    session: AsyncSession,
+    student: User,
+    attempt: QuizAttempt,
+    info: QuizInfo,
+    question_id: int,
+    answer: Answer | Selection,
+) -> AnswerOutcome:
     if attempt.status != AttemptStatus.in_progress:
-        raise Conflict("This quiz attempt is already finished.")
+        raise Conflict(Reason.attempt_finished)
     question = next((q for q in info.quiz.questions if q.id == question_id), None)
     if question is None:
-        raise NotFound(NOT_IN_QUIZ)
+        raise NotFound(Reason.question_not_in_quiz)
     if str(question.id) in attempt.answers:
-        raise Conflict(ALREADY_ANSWERED)
+        raise Conflict(Reason.question_answered)
     current = _current(info.quiz, attempt)
     if current is None or current.question.id != question.id:
-        raise Conflict("Please answer the questions in order.")
+        raise Conflict(Reason.questions_in_order)
+    if isinstance(answer, Selection):
+        answer = selected_options(question, answer.mask)
     value = _validate(question, answer)
     attempt.answers = {**attempt.answers, str(question.id): value}
     try:
         await session.flush()
     except StaleDataError:
-        raise Conflict(ALREADY_ANSWERED) from None
+        raise Conflict(Reason.question_answered) from None
     answered = QuestionResult(question, value, _grade(question, value))
     following = _current(info.quiz, attempt)
     if following is not None:
@@ -335,7 +377,14 @@ async def _finish(
     if attempt.passed:
         # The same transaction: a passed quiz and its completed lesson commit together.
         completion = await record_completion(session, student, info.lesson)
-    return AttemptResult(await quiz_info(session, student, info.quiz.id), attempt, rows, completion)
+    after = replace(
+        info,
+        attempts_used=info.attempts_used + 1,
+        open_attempt=None,
+        passed=info.passed or bool(attempt.passed),
+        awaiting_review=info.awaiting_review or attempt.status == AttemptStatus.pending_review,
+    )
+    return AttemptResult(after, attempt, rows, completion)
 
 
 async def history(
@@ -356,36 +405,14 @@ async def history(
     return info, attempts
 
 
-async def open_attempt_for_text(session: AsyncSession, student: User) -> QuestionView | None:
-    """The student's unfinished attempt that waits for a typed answer, if any (newest first)."""
-    attempts = await session.scalars(
-        select(QuizAttempt)
-        .where(
-            QuizAttempt.student_id == student.id,
-            QuizAttempt.status == AttemptStatus.in_progress,
-        )
-        .order_by(QuizAttempt.id.desc())
-    )
-    for attempt in attempts:
-        quiz = await session.scalar(
-            select(Quiz).where(Quiz.id == attempt.quiz_id).options(*_with_questions())
-        )
-        view = _current(quiz, attempt) if quiz else None
-        if view is not None and view.question.type == QuestionType.text:
-            return view
-    return None
-
-
 # -- review of free-text answers -----------------------------------------------------------------
 
 
 def _reviewable(reviewer: User) -> ColumnElement[bool]:
-    """Attempts a reviewer may grade: any for admins, their own courses' for instructors."""
-    if reviewer.role == Role.admin:
-        return true()
-    if reviewer.role == Role.instructor:
-        return Course.instructor_id == reviewer.id
-    raise Forbidden("Only the course's instructor can review answers.")
+    """Attempts a reviewer may grade: those of the courses they manage (``db.access``)."""
+    if reviewer.role == Role.student:
+        raise Forbidden(Reason.review_not_allowed)
+    return managed_by(reviewer)
 
 
 def _pending_query(reviewer: User) -> Select[tuple[QuizAttempt]]:
@@ -437,7 +464,7 @@ async def review_item(session: AsyncSession, reviewer: User, attempt_id: int) ->
 async def _explain_unreviewable(session: AsyncSession, reviewer: User, attempt_id: int) -> None:
     attempt = await session.get(QuizAttempt, attempt_id, populate_existing=True)
     if attempt is None:
-        raise NotFound("This answer no longer exists.")
+        raise NotFound(Reason.answer_gone)
     visible = await session.scalar(
         select(QuizAttempt.id)
         .join(Quiz, Quiz.id == QuizAttempt.quiz_id)
@@ -446,8 +473,8 @@ async def _explain_unreviewable(session: AsyncSession, reviewer: User, attempt_i
         .where(QuizAttempt.id == attempt_id, _reviewable(reviewer))
     )
     if visible is None:
-        raise Forbidden("Only the course's instructor can review this answer.")
-    raise Conflict("This answer has already been reviewed.")
+        raise Forbidden(Reason.review_not_yours)
+    raise Conflict(Reason.answer_reviewed)
 
 
 async def review_attempt(
@@ -460,7 +487,7 @@ async def review_attempt(
     """Accept (pass, completing the lesson) or reject a pending attempt, once."""
     comment = (comment or "").strip() or None
     if comment is not None and len(comment) > MAX_REVIEW_COMMENT:
-        raise Invalid(f"Please keep the comment under {MAX_REVIEW_COMMENT} characters.")
+        raise Invalid(Reason.comment_too_long, limit=MAX_REVIEW_COMMENT)
     item = await review_item(session, reviewer, attempt_id)
     attempt = item.attempt
     attempt.status = AttemptStatus.graded
@@ -471,10 +498,12 @@ async def review_attempt(
     try:
         await session.flush()
     except StaleDataError:
-        raise Conflict("This answer has already been reviewed.") from None
+        raise Conflict(Reason.answer_reviewed) from None
     completion = None
     if accept:
         lesson = await session.get(Lesson, item.quiz.lesson_id)
         assert lesson is not None
         completion = await record_completion(session, item.student, lesson)
-    return ReviewOutcome(attempt, item.student, item.quiz, item.course, completion)
+    info = await quiz_info(session, item.student, item.quiz.id)
+    retry = may_retry(attempt, info)
+    return ReviewOutcome(attempt, item.student, item.quiz, item.course, completion, retry)

@@ -4,104 +4,89 @@ Enrollment with a key::
 
     [📝 Enroll] ──(no key)──────────────► enrolled
          │
-         └─(key needed)─► AWAIT_KEY ──right key──► enrolled (END)
-                             │  └─wrong key──► AWAIT_KEY (ask again)
-                             └─/cancel or 15 min──► END
+         └─(key needed)─► dialog "enroll-key" ──right key──► enrolled
+                             │  ├─wrong key──► asked again
+                             │  ├─not text──► asked to type it
+                             │  └─5 wrong keys──► closed: "try again in 15 minutes"
+                             └─/cancel, another button or command, or 15 min──► closed
+
+The dialog is a row (``db.dialogs``), so a restart in the middle loses nothing.
 """
 
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ConversationHandler
 
 from bot import keyboards, texts
+from bot.callbacks import Action
 from db.catalog import catalog_page, course_card
-from db.errors import NotFound
+from db.dialogs import close_dialog, open_dialog
 from db.learning import MAX_KEY_LENGTH, KeyRequired, enroll
-from handlers.common import Context, Turn, as_student, dialog_timed_out
+from handlers.common import Context, Turn, button, command, dialog_step
 
-AWAIT_KEY = 1
-PENDING_COURSE = "enroll_course_id"
+KEY_DIALOG = "enroll-key"
 
 
-@as_student
+@command("courses")
 async def cmd_courses(update: Update, context: Context, turn: Turn) -> None:
     """/courses [search] — the first page of the published catalog."""
     page = await catalog_page(turn.session, turn.user, " ".join(context.args or []))
-    await turn.commit()
-    await turn.reply(texts.catalog(page), keyboards.catalog(page))
+    turn.reply(texts.catalog(page), keyboards.catalog(page))
 
 
-@as_student
+@button(Action.catalog_page)
 async def on_catalog_page(update: Update, context: Context, turn: Turn) -> None:
     """Pagination (and Back from a card): edit the message in place."""
     assert turn.callback is not None
     page = await catalog_page(turn.session, turn.user, turn.callback.text, turn.args[0])
-    await turn.commit()
-    await turn.answer()
-    await turn.show(texts.catalog(page), keyboards.catalog(page))
+    turn.show(texts.catalog(page), keyboards.catalog(page))
 
 
-@as_student
+async def show_course_card(turn: Turn, course_id: int) -> None:
+    """A course's card: in place of the pressed button's message, else as a new message.
+
+    The one way a card is shown (catalog and deep link alike); a long description is split.
+    """
+    card = await course_card(turn.session, turn.user, course_id)
+    turn.show(texts.course_card(card), keyboards.course_card(card))
+
+
+@button(Action.course_open)
 async def on_course_open(update: Update, context: Context, turn: Turn) -> None:
     """A course card, in place of the catalog message."""
-    card = await course_card(turn.session, turn.user, turn.args[0])
-    await turn.commit()
-    await turn.answer()
-    await turn.show(texts.course_card(card), keyboards.course_card(card))
+    await show_course_card(turn, turn.args[0])
 
 
-@as_student
-async def on_enroll(update: Update, context: Context, turn: Turn) -> int:
+@button(Action.course_enroll)
+async def on_enroll(update: Update, context: Context, turn: Turn) -> None:
     """Enroll at once, or ask for the course's key."""
     course_id = turn.args[0]
     try:
         outcome = await enroll(turn.session, turn.user, course_id)
     except KeyRequired:
         card = await course_card(turn.session, turn.user, course_id)
-        await turn.commit()
-        context.user_data[PENDING_COURSE] = course_id
-        await turn.answer()
-        await turn.reply(texts.ask_key(card.course.title))
-        return AWAIT_KEY
-    await turn.commit()
-    await turn.answer("You are enrolled! 🎉" if outcome.created else "Already enrolled.")
-    await turn.reply(
+        open_dialog(turn.user, KEY_DIALOG, course_id=course_id)
+        turn.reply(texts.ask_key(card.course.title))
+        return
+    turn.answer(texts.ENROLLED_TOAST if outcome.created else texts.ALREADY_ENROLLED_TOAST)
+    turn.reply(
         texts.enrolled(outcome.course.title, outcome.created),
         keyboards.enrolled(outcome.course.id),
     )
-    return ConversationHandler.END
 
 
-@as_student
-async def on_key(update: Update, context: Context, turn: Turn) -> int:
+@dialog_step(KEY_DIALOG, cancelled=texts.CANCELLED)
+async def on_key(update: Update, context: Context, turn: Turn) -> None:
     """The typed enrollment key; a wrong key is refused by ``enroll`` and asked again."""
-    course_id = context.user_data.get(PENDING_COURSE)
-    if course_id is None:
-        raise NotFound("That enrollment is no longer pending. Open the course again.")
-    key = (update.effective_message.text or "")[: MAX_KEY_LENGTH + 1]
-    outcome = await enroll(turn.session, turn.user, course_id, key)
-    await turn.commit()
-    context.user_data.pop(PENDING_COURSE, None)
-    await turn.reply(
+    assert turn.dialog is not None
+    text = update.effective_message.text if update.effective_message else None
+    if text is None:
+        turn.reply(texts.TYPE_THE_KEY)
+        return
+    key = text[: MAX_KEY_LENGTH + 1]
+    outcome = await enroll(turn.session, turn.user, turn.dialog.data["course_id"], key)
+    close_dialog(turn.user)
+    turn.reply(
         texts.enrolled(outcome.course.title, outcome.created),
         keyboards.enrolled(outcome.course.id),
     )
-    return ConversationHandler.END
-
-
-@as_student
-async def on_key_not_text(update: Update, context: Context, turn: Turn) -> int:
-    await turn.reply("Please type the key as a text message, or /cancel.")
-    return AWAIT_KEY
-
-
-@as_student
-async def on_key_cancel(update: Update, context: Context, turn: Turn) -> int:
-    context.user_data.pop(PENDING_COURSE, None)
-    await turn.commit()
-    await turn.reply(texts.CANCELLED)
-    return ConversationHandler.END
-
-
-on_key_timeout = dialog_timed_out(PENDING_COURSE)

@@ -1,48 +1,105 @@
-"""What every handler shares: one session per update, the account, role checks, refusals.
+"""One path through every update: the account, the role, one transaction, then Telegram.
 
-A handler is written as ``async def on_x(update, context, turn) -> ...`` and wrapped by one of
-``as_student`` / ``as_instructor`` / ``as_admin``. The wrapper opens the update's session,
-creates or refreshes the account, checks the role stored in the database, runs the handler in
-one transaction, turns domain errors into a short reply, and answers the callback query if the
-handler did not.
+A handler is ``async def on_x(update, context, turn) -> None``, registered and wrapped by
+``command`` / ``button`` (or ``dialog_step`` for typed answers). The wrapper:
+
+1. ignores chats that are not private (a command there gets a pointer), refuses forged buttons;
+2. opens the update's session, creates or refreshes the account, leaves or hands over the open
+   dialog, and checks the role stored in the database;
+3. runs the handler, whose database work is one transaction; the handler never talks to
+   Telegram: it *records* what to show on the ``Turn`` (``reply``, ``show``, ``edit``,
+   ``answer``…);
+4. commits, and only then sends what was recorded: the callback answer first, then the rest in
+   order. A refusal from ``db/`` (``DomainError``) rolls back, records nothing, and becomes a
+   short alert or message worded by ``bot.texts.refusal``.
+
+So no Telegram request is ever made while a transaction holds a lock, and every button is
+answered exactly once.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from datetime import timedelta
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import Bot, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+    ExtBot,
+    filters,
+)
 
-from bot.callbacks import Callback, decode
+from bot import texts
+from bot.callbacks import Action, Callback, decode, pattern
 from bot.formatting import MESSAGE_LIMIT, escape, split_html, utf16_len
 from bot.settings import Settings
-from bot.texts import DIALOG_TIMED_OUT, PRIVATE_ONLY, STALE_BUTTON
 from db.accounts import NewUserDefaults, Profile, require_role, touch_user
+from db.dialogs import Dialog, close_dialog, dialog_of, end_dialog
 from db.engine import Database
-from db.errors import DomainError
-from db.models import Role, User
+from db.errors import DomainError, Invalid
+from db.models import MediaKind, Role, User, utcnow
 
-Context = ContextTypes.DEFAULT_TYPE
-T = TypeVar("T")
+# -- typed services and context ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Services:
+    """What handlers and jobs use, created once by ``bot.app.build_application``."""
+
+    settings: Settings
+    database: Database
+    dialog_timeout: timedelta
+
+
+class LearnApplication(Application):  # type: ignore[type-arg]
+    """PTB's Application, carrying the services (``ApplicationBuilder.application_class``)."""
+
+    def __init__(self, *, services: Services, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.services = services
+
+
+class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """The callback context of every handler and job, with the services typed."""
+
+    @property
+    def services(self) -> Services:
+        return cast(LearnApplication, self.application).services
+
+
+# -- the turn: one update's session, account and outbox -----------------------------------------
+
+Effect = Callable[[Bot], Awaitable[object]]
 
 
 @dataclass
 class Turn:
-    """One update's database session, the caller's account, and its parsed button."""
+    """One update's database session, the caller's account, its parsed button, and what to show.
+
+    ``dialog`` is the open dialog this update may answer (typed text or a file); a button or a
+    command leaves it, and then ``left_dialog`` says which one was left (for /cancel).
+    Nothing recorded here is sent before the transaction is committed.
+    """
 
     session: AsyncSession
     user: User
     update: Update
     callback: Callback | None = None
-    answered: bool = field(default=False)
+    dialog: Dialog | None = None
+    left_dialog: Dialog | None = None
+    answered: bool = False
+    _answer: tuple[str | None, bool] | None = None
+    _effects: list[Effect] = field(default_factory=list)
 
     @property
     def args(self) -> tuple[int, ...]:
@@ -50,68 +107,135 @@ class Turn:
         assert self.callback is not None
         return self.callback.args
 
-    async def commit(self) -> None:
-        """Commit before talking to Telegram, so no lock is held across a network call."""
-        await self.session.commit()
-
-    async def answer(self, text: str | None = None, *, alert: bool = False) -> None:
-        """Answer the callback query once (Telegram allows one answer per query)."""
-        if self.update.callback_query is None or self.answered:
-            return
-        self.answered = True
-        await self.update.callback_query.answer(text, show_alert=alert)
-
-    async def reply(self, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
+    @property
+    def chat_id(self) -> int:
         chat = self.update.effective_chat
         assert chat is not None
-        return await chat.send_message(text, reply_markup=markup)
+        return chat.id
 
-    async def reply_long(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    def answer(self, text: str | None = None, *, alert: bool = False) -> None:
+        """The button's answer (a toast, or an alert); only the first one counts."""
+        if self._answer is None:
+            self._answer = (text, alert)
+
+    def reply(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        """A new message in the user's chat."""
+        self.send(self.chat_id, text, markup)
+
+    def send(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        """A new message in any chat (a student told of a review, for instance)."""
+        self._effects.append(
+            functools.partial(_send_message, chat_id=chat_id, text=text, markup=markup)
+        )
+
+    def reply_long(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
         """Text of any length, split on paragraphs into messages; buttons on the last one."""
         parts = split_html(text)
         for index, part in enumerate(parts):
-            await self.reply(part, markup if index == len(parts) - 1 else None)
+            self.reply(part, markup if index == len(parts) - 1 else None)
+
+    def reply_media(self, kind: MediaKind, file_id: str, caption: str | None) -> None:
+        self._effects.append(
+            functools.partial(
+                _send_media, chat_id=self.chat_id, kind=kind, file_id=file_id, caption=caption
+            )
+        )
+
+    def show(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        """Navigation: edit the button's message in place, or send new messages for commands."""
+        if self._message() is None or utf16_len(text) > MESSAGE_LIMIT:
+            self.reply_long(text, markup)
+        else:
+            self.edit(text, markup)
+
+    def edit(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        """Replace the text (and buttons) of the message whose button was pressed."""
+        if message := self._message():
+            self._effects.append(functools.partial(_edit_text, message, text, markup))
+
+    def edit_markup(self, markup: InlineKeyboardMarkup | None) -> None:
+        """Replace only the buttons of the message whose button was pressed."""
+        if message := self._message():
+            self._effects.append(functools.partial(_edit_markup, message, markup))
+
+    def after(self, effect: Effect) -> None:
+        """Anything else to do with Telegram once the transaction is committed, in order."""
+        self._effects.append(effect)
 
     def _message(self) -> Message | None:
         query = self.update.callback_query
         return query.message if query and isinstance(query.message, Message) else None
 
-    async def show(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-        """Navigation: edit the button's message in place, or send a new one for commands."""
-        if self._message() is None or utf16_len(text) > MESSAGE_LIMIT:
-            await self.reply_long(text, markup)
-        else:
-            await self.edit(text, markup)
-
-    async def edit(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-        """Replace the text (and buttons) of the message whose button was pressed."""
-        if message := self._message():
-            with _unchanged_is_fine():
-                await message.edit_text(text, reply_markup=markup)
-
-    async def edit_markup(self, markup: InlineKeyboardMarkup | None) -> None:
-        """Replace only the buttons of the message whose button was pressed."""
-        if message := self._message():
-            with _unchanged_is_fine():
-                await message.edit_reply_markup(markup)
+    async def deliver(self, bot: Bot) -> None:
+        """After the commit: the button's answer (always exactly one), then the rest in order."""
+        query = self.update.callback_query
+        if query is not None:
+            text, alert = self._answer or (None, False)
+            await query.answer(text, show_alert=alert)
+            self.answered = True
+        for effect in self._effects:
+            await effect(bot)
 
 
-@contextmanager
-def _unchanged_is_fine() -> Iterator[None]:
-    """A double tap asks for what is already shown: Telegram says "not modified"; that is fine."""
+async def _send_message(
+    bot: Bot, *, chat_id: int, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    await bot.send_message(chat_id, text, reply_markup=markup)
+
+
+async def _send_media(
+    bot: Bot, *, chat_id: int, kind: MediaKind, file_id: str, caption: str | None
+) -> None:
+    send = {
+        MediaKind.photo: bot.send_photo,
+        MediaKind.video: bot.send_video,
+        MediaKind.document: bot.send_document,
+        MediaKind.audio: bot.send_audio,
+    }[kind]
+    await send(chat_id, file_id, caption=caption)
+
+
+async def _edit_text(
+    message: Message, text: str, markup: InlineKeyboardMarkup | None, _bot: Bot
+) -> None:
     try:
-        yield
+        await message.edit_text(text, reply_markup=markup)
     except BadRequest as error:
-        if "message is not modified" not in error.message:
-            raise
+        _unless_unchanged(error)
 
 
-def database(context: Context) -> Database:
-    return context.bot_data["db"]
+async def _edit_markup(message: Message, markup: InlineKeyboardMarkup | None, _bot: Bot) -> None:
+    try:
+        await message.edit_reply_markup(markup)
+    except BadRequest as error:
+        _unless_unchanged(error)
 
 
-def settings(context: Context) -> Settings:
-    return context.bot_data["settings"]
+def _unless_unchanged(error: BadRequest) -> None:
+    """A double tap asks for what is already shown: Telegram says "not modified"; that is fine.
+
+    (PTB capitalises Telegram's description, so the comparison ignores case.)
+    """
+    if "message is not modified" not in error.message.lower():
+        raise error
+
+
+# -- the wrapper ---------------------------------------------------------------------------------
+
+Handler = Callable[[Update, Context, Turn], Awaitable[None]]
+Callback_ = Callable[[Update, Context], Awaitable[None]]
+
+
+class UpdateFailed(Exception):
+    """An unexpected error in a handler (the cause), for the error handler to report.
+
+    It carries whether the button was already answered: Telegram takes one answer per query,
+    so the user must then be told by a message instead.
+    """
+
+    def __init__(self, *, answered: bool) -> None:
+        super().__init__("a handler failed")
+        self.answered = answered
 
 
 def profile_of(update: Update) -> Profile | None:
@@ -121,9 +245,9 @@ def profile_of(update: Update) -> Profile | None:
     return Profile(user.id, user.username, user.full_name, user.language_code)
 
 
-async def refuse(update: Update, message: str, *, answered: bool = False) -> None:
-    """A short, friendly refusal: an alert on a button (unless already answered), else a message."""
-    if update.callback_query is not None and not answered:
+async def refuse(update: Update, message: str) -> None:
+    """A short, friendly refusal: an alert on a button, else a message."""
+    if update.callback_query is not None:
         await update.callback_query.answer(message, show_alert=True)
     elif update.effective_chat is not None:
         await update.effective_chat.send_message(escape(message))
@@ -136,61 +260,140 @@ async def outside_private_chat(update: Update) -> bool:
         return False
     message = update.effective_message
     if update.callback_query is not None:
-        await update.callback_query.answer(PRIVATE_ONLY, show_alert=True)
+        await update.callback_query.answer(texts.PRIVATE_ONLY, show_alert=True)
     elif message is not None and (message.text or "").startswith("/"):
-        await message.reply_text(PRIVATE_ONLY)
+        await message.reply_text(texts.PRIVATE_ONLY)
     return True
 
 
-Handler = Callable[[Update, Context, Turn], Awaitable[T]]
+def authorized(role: Role) -> Callable[[Handler], Callback_]:
+    """Wrap a handler in the one path every update takes (see the module's docstring)."""
 
-
-def authorized(
-    role: Role,
-) -> Callable[[Handler[T]], Callable[[Update, Context], Awaitable[T | None]]]:
-    def decorate(handler: Handler[T]) -> Callable[[Update, Context], Awaitable[T | None]]:
+    def decorate(handler: Handler) -> Callback_:
         @functools.wraps(handler)
-        async def wrapper(update: Update, context: Context) -> T | None:
+        async def wrapper(update: Update, context: Context) -> None:
             profile = profile_of(update)
             if profile is None or await outside_private_chat(update):
-                return None
+                return
             callback = None
             if update.callback_query is not None:
                 callback = decode(update.callback_query.data)
                 if callback is None:
-                    await update.callback_query.answer(STALE_BUTTON, show_alert=True)
-                    return None
-            config = settings(context)
-            defaults = NewUserDefaults(config.default_timezone, config.reminder_hour)
+                    await update.callback_query.answer(texts.STALE_BUTTON, show_alert=True)
+                    return
+            services = context.services
+            defaults = NewUserDefaults(
+                services.settings.default_timezone, services.settings.reminder_hour
+            )
             turn: Turn | None = None
+            user_id, closed = 0, False
             try:
-                async with database(context).session() as session:
+                async with services.database.session() as session:
                     user = await touch_user(session, profile, defaults)
+                    user_id = user.id  # still readable if a refusal rolls the session back
                     turn = Turn(session, user, update, callback)
+                    closed = _take_dialog(turn, services.dialog_timeout)
                     require_role(user, role)
-                    result = await handler(update, context, turn)
+                    await handler(update, context, turn)
             except DomainError as error:
-                await refuse(update, error.message, answered=turn is not None and turn.answered)
-                return None
-            await turn.answer()
-            return result
+                assert turn is not None
+                ends_dialog = turn.dialog is not None and not isinstance(error, Invalid)
+                if closed or ends_dialog:  # leaving, or what the dialog was about is gone
+                    async with services.database.session() as session:
+                        await end_dialog(session, user_id)
+                await refuse(update, texts.refusal(error))
+                return
+            except Exception as error:
+                raise UpdateFailed(answered=False) from error
+            try:
+                await turn.deliver(context.bot)
+            except Exception as error:
+                raise UpdateFailed(answered=turn.answered) from error
 
         return wrapper
 
     return decorate
 
 
-as_student = authorized(Role.student)
-as_instructor = authorized(Role.instructor)
-as_admin = authorized(Role.admin)
+def _take_dialog(turn: Turn, lifetime: timedelta) -> bool:
+    """Typed text answers the open dialog; a button or a command leaves it.
+
+    A dialog past its timeout is closed here too when the sweep (see ``bot.app``) has not got to
+    it yet, for example because the bot was down. Returns whether a dialog was closed.
+    """
+    dialog = dialog_of(turn.user)
+    if dialog is None:
+        return False
+    message = turn.update.message
+    leaves = turn.update.callback_query is not None or (
+        message is not None and (message.text or "").startswith("/")
+    )
+    if not dialog.is_expired(utcnow() - lifetime) and not leaves:
+        turn.dialog = dialog
+        return False
+    if leaves:
+        turn.left_dialog = dialog
+    close_dialog(turn.user)
+    return True
 
 
-def dialog_timed_out(pending_key: str) -> Callable[[Update, Context], Awaitable[None]]:
-    """The TIMEOUT callback of a dialog: forget what it was waiting for, and say so."""
+# -- routes: handlers register where they are written --------------------------------------------
 
-    async def on_timeout(update: Update, context: Context) -> None:
-        context.user_data.pop(pending_key, None)
-        if update.effective_chat is not None:
-            await update.effective_chat.send_message(DIALOG_TIMED_OUT)
 
-    return on_timeout
+@dataclass(frozen=True)
+class DialogStep:
+    """What answers a dialog of one kind, who may answer it, and what /cancel says."""
+
+    handle: Handler
+    role: Role
+    cancelled: str
+
+
+@dataclass
+class Routes:
+    """Every command, button and dialog step, registered by the decorators below."""
+
+    commands: list[BaseHandler[Any, Any, Any]] = field(default_factory=list)
+    buttons: list[BaseHandler[Any, Any, Any]] = field(default_factory=list)
+    dialog_steps: dict[str, DialogStep] = field(default_factory=dict)
+
+
+ROUTES = Routes()
+
+
+def command(name: str, *, role: Role = Role.student) -> Callable[[Handler], Callback_]:
+    """``/name`` in a new message (never an edit), for ``role`` and above."""
+
+    def register(handler: Handler) -> Callback_:
+        wrapped = authorized(role)(handler)
+        ROUTES.commands.append(CommandHandler(name, wrapped, filters=filters.UpdateType.MESSAGE))
+        return wrapped
+
+    return register
+
+
+def button(*actions: Action, role: Role = Role.student) -> Callable[[Handler], Callback_]:
+    """Buttons of these actions (declared in ``bot.callbacks``), for ``role`` and above."""
+
+    def register(handler: Handler) -> Callback_:
+        wrapped = authorized(role)(handler)
+        ROUTES.buttons.append(CallbackQueryHandler(wrapped, pattern(*actions)))
+        return wrapped
+
+    return register
+
+
+def dialog_step(
+    kind: str, *, cancelled: str, role: Role = Role.student
+) -> Callable[[Handler], Handler]:
+    """The handler of a dialog kind: it gets the message that answers the prompt.
+
+    A wizard is one kind whose ``Dialog.data`` says which step it is at (see README, "How to
+    add a command or a button").
+    """
+
+    def register(handle: Handler) -> Handler:
+        ROUTES.dialog_steps[kind] = DialogStep(handle, role, cancelled)
+        return handle
+
+    return register

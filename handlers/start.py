@@ -1,62 +1,62 @@
-"""/start (with deep links), /help, /cancel outside dialogs, and anything not understood."""
+"""/start (with deep links), /help, /cancel, and what no other handler took."""
 
 from __future__ import annotations
 
 import re
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.constants import ChatMemberStatus, ChatType
 
-from bot import keyboards, texts
+from bot import texts
+from bot.callbacks import Action
 from bot.menus import set_menu
 from db.accounts import set_blocked
-from db.catalog import course_card
-from handlers.common import Context, Turn, as_student, database
+from db.errors import NotFound, Reason
+from db.models import MAX_ID
+from handlers.catalog import show_course_card
+from handlers.common import ROUTES, Context, Turn, button, command
 
-COURSE_LINK = re.compile(r"course-([1-9][0-9]{0,17})")
+COURSE_LINK = re.compile(r"course-([0-9]{1,40})")
 
 
-@as_student
+@command("start")
 async def cmd_start(update: Update, context: Context, turn: Turn) -> None:
     """Welcome; ``/start course-<id>`` (a t.me deep link) opens that course's card."""
     payload = context.args[0] if context.args else ""
     if match := COURSE_LINK.fullmatch(payload):
-        card = await course_card(turn.session, turn.user, int(match.group(1)))
-        await turn.commit()
-        await turn.reply(texts.course_card(card), keyboards.course_card(card))
+        course_id = int(match.group(1))
+        if not 0 < course_id <= MAX_ID:  # no such course (and PostgreSQL would refuse the id)
+            raise NotFound(Reason.course_not_available)
+        await show_course_card(turn, course_id)
         return
-    await turn.commit()
-    # Menus are per chat and follow role changes made elsewhere (CLI, configuration).
-    await set_menu(context.bot, turn.user)
-    await turn.reply(texts.welcome(update.effective_user.first_name, turn.user.role))
+    user = turn.user
+
+    async def refresh_menu(bot: Bot) -> None:
+        # Menus are per chat and follow role changes made elsewhere (CLI, configuration).
+        await set_menu(bot, user)
+
+    turn.after(refresh_menu)
+    turn.reply(texts.welcome(update.effective_user.first_name, user.role))
 
 
-@as_student
+@command("help")
 async def cmd_help(update: Update, context: Context, turn: Turn) -> None:
     """The commands of the caller's role, read from the database on every call."""
-    await turn.commit()
-    await turn.reply(texts.help_text(turn.user.role))
+    turn.reply(texts.help_text(turn.user.role))
 
 
-@as_student
+@command("cancel")
 async def cmd_cancel(update: Update, context: Context, turn: Turn) -> None:
-    """/cancel when no dialog is open."""
-    await turn.commit()
-    await turn.reply(texts.NOTHING_TO_CANCEL)
+    """/cancel: the wrapper has already left any open dialog; say which, or that none was."""
+    step = ROUTES.dialog_steps.get(turn.left_dialog.kind) if turn.left_dialog else None
+    turn.reply(step.cancelled if step else texts.NOTHING_TO_CANCEL)
 
 
-async def reply_unknown(turn: Turn) -> None:
-    await turn.reply(texts.UNKNOWN_INPUT)
+def reply_unknown(turn: Turn) -> None:
+    turn.reply(texts.UNKNOWN_INPUT)
 
 
-@as_student
-async def on_unknown_message(update: Update, context: Context, turn: Turn) -> None:
-    """Text, commands or files no handler took."""
-    await turn.commit()
-    await reply_unknown(turn)
-
-
-@as_student
+@button(Action.noop)
 async def on_noop(update: Update, context: Context, turn: Turn) -> None:
     """Labels such as the page counter: answered, nothing else."""
 
@@ -73,5 +73,5 @@ async def on_my_chat_member(update: Update, context: Context) -> None:
     if change is None or change.chat.type != ChatType.PRIVATE:
         return
     blocked = change.new_chat_member.status == ChatMemberStatus.BANNED
-    async with database(context).session() as session:
+    async with context.services.database.session() as session:
         await set_blocked(session, change.chat.id, blocked)

@@ -1,4 +1,5 @@
-"""The chat model and the test-user API: what a Telegram user sees and does in a private chat."""
+"""The chat model and the test-user API: what a Telegram user sees and does in a private chat
+(and, to check that the bot keeps out of them, in a group)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot.emulator.server import BotApiEmulator
 
-__all__ = ["CallbackAnswer", "ChatMessage", "StoredFile", "TestUser"]
+__all__ = ["CallbackAnswer", "ChatMessage", "GroupChat", "StoredFile", "TestUser"]
 
 _COMMAND_RE = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,64})?")
 _query_ids = itertools.count(7_000_000_000_000_000_001)
@@ -232,6 +233,25 @@ class TestUser:
         await self.emulator.wait_update(update_id)
         return self.since(mark)
 
+    async def edit(self, message: ChatMessage, text: str) -> list[ChatMessage]:
+        """Edit one of this user's own text messages, as Telegram allows: an ``edited_message``
+        update carrying the same message id and the new text. Returns the bot's new messages."""
+        self._check_can_act()
+        if message.from_bot or message.chat_id != self.id or message.text is None:
+            raise AssertionError("a user can only edit their own text messages")
+        if text == message.text:
+            raise AssertionError("Telegram sends no update for an edit that changes nothing")
+        mark = self.mark()
+        message.text = text
+        message.entities = []
+        message.edit_date = int(time.time())
+        update_id = self.emulator.enqueue_update(
+            {"edited_message": self.message_to_api(message)},
+            f"edit of #{message.message_id} to {text[:40]!r} by {self.first_name} ({self.id})",
+        )
+        await self.emulator.wait_update(update_id)
+        return self.since(mark)
+
     async def send_document(
         self,
         filename: str,
@@ -409,3 +429,142 @@ class TestUser:
 
     def __repr__(self) -> str:
         return f"TestUser(id={self.id}, first_name={self.first_name!r})"
+
+
+class GroupChat:
+    """A group the bot is a member of, where test users write and press buttons.
+
+    ``GroupChat(emulator, -100123, "Study group")`` registers the group under its (negative)
+    chat id, so the bot's sends to that id land in :attr:`messages` (other unknown chats stay
+    "chat not found"). The bot has privacy mode on, as getMe says: it receives commands and
+    button presses, never the members' other chatter.
+    """
+
+    def __init__(
+        self, emulator: BotApiEmulator, chat_id: int, title: str, kind: str = "supergroup"
+    ) -> None:
+        if chat_id >= 0:
+            raise ValueError("group chat ids are negative")
+        if kind not in ("group", "supergroup"):
+            raise ValueError(f"a group chat is a 'group' or a 'supergroup', not {kind!r}")
+        if chat_id in emulator.users:
+            raise ValueError(f"chat {chat_id} already exists")
+        self.emulator = emulator
+        self.id = chat_id
+        self.title = title
+        self.kind = kind
+        self.messages: list[ChatMessage] = []
+        self.started = True  # what the server checks before sending: the bot is a member
+        self.blocked = False
+        self.chat_actions: list[str] = []
+        self.reply_keyboard: list[list[str]] | None = None
+        self._senders: dict[int, TestUser] = {}
+        self._next_message_id = 1
+        # The server finds the chat of a chat_id in ``users``; a group answers the same calls.
+        emulator.users[chat_id] = self  # type: ignore[assignment]
+
+    def to_api_chat(self) -> dict[str, Any]:
+        """The Bot API ``Chat`` object of this group."""
+        return {"id": self.id, "type": self.kind, "title": self.title}
+
+    def message_to_api(self, message: ChatMessage) -> dict[str, Any]:
+        """Serialise a message of this group as a Bot API ``Message``."""
+        if message.from_bot:
+            sender = self.emulator.bot_user
+        else:
+            sender = self._senders[message.message_id].to_api_user()
+        return message.to_api(sender, self.to_api_chat())
+
+    def add_message(self, from_bot: bool, **fields: Any) -> ChatMessage:
+        """Append a message to the group, assigning the next message id."""
+        message = ChatMessage(
+            message_id=self._next_message_id,
+            chat_id=self.id,
+            from_bot=from_bot,
+            date=int(time.time()),
+            **fields,
+        )
+        self._next_message_id += 1
+        self.messages.append(message)
+        return message
+
+    def find_message(self, message_id: int) -> ChatMessage | None:
+        """The message with this id, deleted or not."""
+        return next((m for m in self.messages if m.message_id == message_id), None)
+
+    def _member(self, member: TestUser) -> TestUser:
+        if self.emulator.users.get(member.id) is not member:
+            raise AssertionError(f"{member!r} is not a user of this emulator")
+        return member
+
+    async def send(self, member: TestUser, text: str) -> list[ChatMessage]:
+        """``member`` writes ``text`` here; returns the bot's new messages in the group.
+
+        Only a leading ``/command`` (or ``/command@<this bot>``) reaches the bot; other text is
+        shown in the group but, with privacy mode on, not delivered.
+        """
+        self._member(member)
+        mark = self.mark()
+        match = _COMMAND_RE.match(text)
+        entities = (
+            [{"type": "bot_command", "offset": 0, "length": len(match.group())}] if match else []
+        )
+        message = self.add_message(False, text=text, entities=entities)
+        self._senders[message.message_id] = member
+        addressee = match.group().partition("@")[2].lower() if match else None
+        if addressee is None or addressee not in ("", self.emulator.bot_username.lower()):
+            return []
+        update_id = self.emulator.enqueue_update(
+            {"message": self.message_to_api(message)},
+            f"message {text[:40]!r} from {member.first_name} ({member.id}) in {self.title!r}",
+        )
+        await self.emulator.wait_update(update_id)
+        return self.since(mark)
+
+    async def press_data(
+        self, member: TestUser, data: str, message_id: int | None = None
+    ) -> CallbackAnswer | None:
+        """``member`` presses a button with this (possibly forged) data on a bot message here
+        (default: the newest); returns the answer, which only ``member`` sees."""
+        self._member(member)
+        candidates = [
+            m for m in self.bot_messages if message_id is None or m.message_id == message_id
+        ]
+        if not candidates:
+            raise AssertionError(f"no bot message #{message_id} to press in {self.title!r}")
+        message = candidates[-1]
+        query = _PendingQuery(str(next(_query_ids)), member, message.message_id, data)
+        self.emulator.register_query(query)
+        payload = {
+            "id": query.query_id,
+            "from": member.to_api_user(),
+            "message": self.message_to_api(message),
+            "chat_instance": str(-(10**12) + self.id),
+            "data": data,
+        }
+        update_id = self.emulator.enqueue_update(
+            {"callback_query": payload},
+            f"callback {data!r} from {member.first_name} ({member.id}) in {self.title!r}",
+        )
+        await self.emulator.wait_update(update_id)
+        return query.answer
+
+    @property
+    def bot_messages(self) -> list[ChatMessage]:
+        """The bot's messages in the group (not deleted), oldest first; live objects."""
+        return [m for m in self.messages if m.from_bot and not m.deleted]
+
+    def texts(self) -> list[str]:
+        """Texts (or captions) of the bot's visible messages here, oldest first."""
+        return [m.content for m in self.bot_messages]
+
+    def mark(self) -> int:
+        """A bookmark for :meth:`since`: the highest message id in the group so far."""
+        return self._next_message_id - 1
+
+    def since(self, mark: int) -> list[ChatMessage]:
+        """The bot's visible messages here after ``mark``."""
+        return [m for m in self.bot_messages if m.message_id > mark]
+
+    def __repr__(self) -> str:
+        return f"GroupChat(id={self.id}, title={self.title!r})"

@@ -1,4 +1,5 @@
-"""End-to-end harness: the real Application long-polls the loopback Bot API emulator.
+"""End-to-end harness: the real Application long-polls the loopback Bot API emulator (or serves
+a webhook it calls).
 
 The database is built by the real migrations. A last-group ``TypeHandler`` tells the emulator
 when an update is fully processed, so tests wait for the bot, never for the clock.
@@ -25,6 +26,7 @@ from db.authoring import CourseDraft, LessonDraft, create_course
 from db.engine import Database
 from db.models import Course, Role
 from tests.conftest import BACKENDS, empty_database_url
+from tests.e2e.watch import BotWatch
 
 TOKEN = "123456:TEST-token-for-the-emulator"
 ADMIN_ID = 900_001
@@ -39,14 +41,16 @@ class BotHarness:
     application: Application | None = None
     dialog_timeout: timedelta = DIALOG_TIMEOUT
     paced: bool = True
+    webhook: bool = False  # serve the webhook of ``settings`` (WEBHOOK_*) instead of polling
+    watch: BotWatch | None = None  # statements per update, Telegram calls inside transactions
 
     async def start(self) -> None:
+        database = Database(self.settings.database_url)
         application = build_application(
-            self.settings,
-            Database(self.settings.database_url),
-            dialog_timeout=self.dialog_timeout,
-            paced=self.paced,
+            self.settings, database, dialog_timeout=self.dialog_timeout, paced=self.paced
         )
+        if self.watch is not None:
+            self.watch.attach(application, database.engine)
 
         async def processed(update: Update, _context: object) -> None:
             self.emulator.mark_processed(update.update_id)
@@ -57,9 +61,14 @@ class BotHarness:
             await application.post_init(application)
         await application.start()
         assert application.updater is not None
-        await application.updater.start_polling(
-            poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES
-        )
+        if self.webhook:
+            await application.updater.start_webhook(
+                **self.settings.webhook_arguments(), allowed_updates=ALLOWED_UPDATES
+            )
+        else:
+            await application.updater.start_polling(
+                poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES
+            )
         self.application = application
 
     async def stop(self) -> None:
@@ -125,13 +134,33 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
 
 @pytest.fixture(params=BACKENDS)
 async def bot(
-    request: pytest.FixtureRequest, emulator: BotApiEmulator, tmp_path: Path
+    request: pytest.FixtureRequest,
+    emulator: BotApiEmulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[BotHarness]:
     """The real bot on a migrated database (SQLite, and PostgreSQL when configured)."""
-    url = await empty_database_url(request.param, tmp_path)
+    async for harness in _harness(request.param, emulator, tmp_path, monkeypatch):
+        yield harness
+
+
+@pytest.fixture
+async def sqlite_bot(
+    emulator: BotApiEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[BotHarness]:
+    """The real bot on SQLite only, for what is about SQLite itself (its write lock, counts)."""
+    async for harness in _harness("sqlite", emulator, tmp_path, monkeypatch):
+        yield harness
+
+
+async def _harness(
+    backend: str, emulator: BotApiEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[BotHarness]:
+    url = await empty_database_url(backend, tmp_path)
     await upgrade(url)
     settings = emulator_settings(emulator, url, admin_telegram_ids=[ADMIN_ID])
-    harness = BotHarness(emulator, settings, Database(url))
+    watch = BotWatch(monkeypatch)
+    harness = BotHarness(emulator, settings, Database(url), watch=watch)
     await harness.start()
     try:
         yield harness
@@ -140,4 +169,6 @@ async def bot(
         await harness.database.dispose()
     # Every test: the bot never sent Telegram a request that the real server would refuse.
     assert emulator.refused == [], emulator.refused
+    # Every test: no Telegram request was made while a database transaction was open.
+    assert watch.calls_in_transaction == [], watch.calls_in_transaction
     assert emulator.problems == [], emulator.problems

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.callbacks import ARITY, Action, Callback, decode, encode
+from bot.callbacks import Action, Callback, decode, encode
+from db.models import MAX_ID
 
 
 @pytest.mark.parametrize("action", list(Action))
 def test_every_action_round_trips_within_64_bytes(action):
-    args = tuple([2**53] * ARITY[action])
+    args = tuple([MAX_ID] * action.arity)
     data = encode(action, *args)
     assert len(data.encode()) <= 64
     assert decode(data) == Callback(action, args)
@@ -38,6 +39,9 @@ def test_catalog_pages_carry_the_search_text():
         "crs:delete:1",
         "qz:ans:1:2",
         "les:open:" + "9" * 60,
+        f"les:open:{MAX_ID + 1}",
+        f"qz:ans:1:2:{2**63}",
+        "les:open:99999999999",
         "nop:1",
         "cat:page",
         "cat:page:x:abc",
@@ -52,3 +56,5 @@ def test_encode_refuses_wrong_arity_and_negatives():
         encode(Action.course_open)
     with pytest.raises(ValueError):
         encode(Action.course_open, -1)
+    with pytest.raises(ValueError):
+        encode(Action.course_open, MAX_ID + 1)
