@@ -35,13 +35,12 @@ from bot.texts import refusal
 from db.accounts import ensure_user, raise_role, set_role
 from db.engine import Database
 from db.errors import DomainError
-from db.models import Role
+from db.models import MAX_ID, Role
 
 log = logging.getLogger("learnbot")
 
 T = TypeVar("T")
 
-COURSE_ID_MAX = 2**31 - 1  # courses.id is an INTEGER column
 ROLE_NAMES = ", ".join(role.value for role in Role)
 
 
@@ -81,7 +80,7 @@ def _telegram_id(value: int) -> int:
 
 def _course_id(value: int) -> int:
     """Bounded here: PostgreSQL refuses an INTEGER out of range instead of finding nothing."""
-    if not 1 <= value <= COURSE_ID_MAX:
+    if not 1 <= value <= MAX_ID:
         raise CliError(f"There is no course {value}.")
     return value
 
@@ -176,10 +175,6 @@ async def _import(database: Database, path: Path, owner: int) -> str:
     return f"Imported course {course.id}: {course.title}"
 
 
-async def _export(database: Database, course_id: int) -> str:
-    return await export_course_file(database, course_id)
-
-
 async def _check_telegram(settings: Settings, webhook: WebhookArguments | None) -> User:
     """Ask Telegram who the bot is (and set the webhook) before serving.
 
@@ -249,7 +244,7 @@ def _command(args: argparse.Namespace, settings: Settings) -> None:
         print(_with_database(settings, lambda db: _import(db, args.file, owner)))
     elif args.command == "export":
         course_id = _course_id(args.course_id)
-        text = _with_database(settings, lambda db: _export(db, course_id))
+        text = _with_database(settings, lambda db: export_course_file(db, course_id))
         if args.output is None:
             sys.stdout.write(text)
             return

@@ -6,7 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, encode
 from bot.formatting import truncate
-from bot.texts import LETTERS
+from bot.texts import LETTERS, labels
 from db.catalog import CatalogPage, CourseCard
 from db.learning import CourseProgress, LessonView
 from db.models import QuestionType
@@ -28,10 +28,10 @@ def pager(action: Action, page: int, pages: int, text: str = "") -> list[InlineK
         return []
     row = []
     if page > 0:
-        row.append(button("◀️ Previous", action, page - 1, text=text))
+        row.append(button(labels.PREVIOUS, action, page - 1, text=text))
     row.append(button(f"{page + 1}/{pages}", Action.noop))
     if page + 1 < pages:
-        row.append(button("Next ▶️", action, page + 1, text=text))
+        row.append(button(labels.NEXT, action, page + 1, text=text))
     return row
 
 
@@ -39,7 +39,7 @@ def catalog(page: CatalogPage) -> InlineKeyboardMarkup | None:
     rows = [
         [
             button(
-                f"{'✅ ' if e.enrolled else ''}Open: {e.course.title}",
+                labels.open_course(e.course.title, enrolled=e.enrolled),
                 Action.course_open,
                 e.course.id,
             )
@@ -54,49 +54,51 @@ def catalog(page: CatalogPage) -> InlineKeyboardMarkup | None:
 def course_card(card: CourseCard) -> InlineKeyboardMarkup:
     course_id = card.course.id
     if card.enrolled:
-        first = button("▶️ Continue", Action.course_continue, course_id)
+        first = button(labels.CONTINUE, Action.course_continue, course_id)
     else:
-        first = button("📝 Enroll", Action.course_enroll, course_id)
-    return InlineKeyboardMarkup([[first], [button("⬅️ Back to catalog", Action.catalog_page, 0)]])
+        first = button(labels.ENROLL, Action.course_enroll, course_id)
+    return InlineKeyboardMarkup([[first], [button(labels.BACK_TO_CATALOG, Action.catalog_page, 0)]])
 
 
 def enrolled(course_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button("▶️ Continue", Action.course_continue, course_id)]])
+    return InlineKeyboardMarkup([[button(labels.CONTINUE, Action.course_continue, course_id)]])
 
 
 def lesson(view: LessonView, quiz: QuizInfo | None = None) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = []
     nav = []
     if view.previous_id is not None:
-        nav.append(button("◀️ Previous", Action.lesson_open, view.previous_id))
+        nav.append(button(labels.PREVIOUS, Action.lesson_open, view.previous_id))
     if view.next_id is not None:
-        nav.append(button("Next ▶️", Action.lesson_open, view.next_id))
+        nav.append(button(labels.NEXT, Action.lesson_open, view.next_id))
     if nav:
         rows.append(nav)
     if view.enrolled:
         if quiz is not None and quiz.open_attempt is not None:
-            rows.append([button("▶️ Continue quiz", Action.quiz_begin, quiz.quiz.id)])
+            rows.append([button(labels.CONTINUE_QUIZ, Action.quiz_begin, quiz.quiz.id)])
         elif quiz is not None:
-            rows.append([button("📝 Start quiz", Action.quiz_start, quiz.quiz.id)])
+            rows.append([button(labels.START_QUIZ_FROM_LESSON, Action.quiz_start, quiz.quiz.id)])
         elif not view.completed:
-            rows.append([button("✅ Complete", Action.lesson_complete, view.lesson.id)])
+            rows.append([button(labels.COMPLETE, Action.lesson_complete, view.lesson.id)])
         if quiz is not None and quiz.attempts_used:
-            rows.append([button("📜 Quiz history", Action.quiz_history, quiz.quiz.id)])
-    rows.append([button("⬅️ Back to course", Action.course_open, view.course.id)])
+            rows.append([button(labels.QUIZ_HISTORY, Action.quiz_history, quiz.quiz.id)])
+    rows.append([button(labels.BACK_TO_COURSE, Action.course_open, view.course.id)])
     return InlineKeyboardMarkup(rows)
 
 
 def after_completion(course_id: int, next_lesson_id: int | None) -> InlineKeyboardMarkup:
     if next_lesson_id is not None:
-        return InlineKeyboardMarkup([[button("Next lesson ▶️", Action.lesson_open, next_lesson_id)]])
-    return InlineKeyboardMarkup([[button("⬅️ Back to course", Action.course_open, course_id)]])
+        return InlineKeyboardMarkup(
+            [[button(labels.NEXT_LESSON, Action.lesson_open, next_lesson_id)]]
+        )
+    return InlineKeyboardMarkup([[button(labels.BACK_TO_COURSE, Action.course_open, course_id)]])
 
 
 def my_courses(shown: Page[CourseProgress]) -> InlineKeyboardMarkup | None:
     keyboard = [
         [
             button(
-                f"{'🎉 Open' if row.completed_at else '▶️ Continue'}: {row.course.title}",
+                labels.my_course(row.course.title, finished=row.completed_at is not None),
                 Action.course_continue if row.total else Action.course_open,
                 row.course.id,
             )
@@ -111,12 +113,12 @@ def my_courses(shown: Page[CourseProgress]) -> InlineKeyboardMarkup | None:
 def quiz_intro(info: QuizInfo) -> InlineKeyboardMarkup:
     rows = []
     if info.open_attempt is not None:
-        rows.append([button("▶️ Continue quiz", Action.quiz_begin, info.quiz.id)])
+        rows.append([button(labels.CONTINUE_QUIZ, Action.quiz_begin, info.quiz.id)])
     elif info.can_start:
-        rows.append([button("▶️ Start quiz", Action.quiz_begin, info.quiz.id)])
+        rows.append([button(labels.START_QUIZ, Action.quiz_begin, info.quiz.id)])
     if info.attempts_used:
-        rows.append([button("📜 History", Action.quiz_history, info.quiz.id)])
-    rows.append([button("⬅️ Back to lesson", Action.lesson_open, info.lesson.id)])
+        rows.append([button(labels.HISTORY, Action.quiz_history, info.quiz.id)])
+    rows.append([button(labels.BACK_TO_LESSON, Action.lesson_open, info.lesson.id)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -135,7 +137,7 @@ def question(view: QuestionView, mask: int = 0) -> InlineKeyboardMarkup | None:
             toggled = mask ^ (1 << index)
             rows.append([button(f"{box} {label}", Action.quiz_toggle, attempt_id, q.id, toggled)])
     if q.type == QuestionType.multiple_choice:
-        rows.append([button("📨 Submit", Action.quiz_submit, attempt_id, q.id, mask)])
+        rows.append([button(labels.SUBMIT, Action.quiz_submit, attempt_id, q.id, mask)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -143,11 +145,13 @@ def quiz_result(result: AttemptResult) -> InlineKeyboardMarkup:
     info = result.info
     rows = []
     if result.can_retry:
-        rows.append([button("🔁 Retry", Action.quiz_begin, info.quiz.id)])
+        rows.append([button(labels.RETRY, Action.quiz_begin, info.quiz.id)])
     if result.completion is not None and result.completion.next_lesson_id is not None:
-        rows.append([button("Next lesson ▶️", Action.lesson_open, result.completion.next_lesson_id)])
-    rows.append([button("📜 History", Action.quiz_history, info.quiz.id)])
-    rows.append([button("⬅️ Back to lesson", Action.lesson_open, info.lesson.id)])
+        rows.append(
+            [button(labels.NEXT_LESSON, Action.lesson_open, result.completion.next_lesson_id)]
+        )
+    rows.append([button(labels.HISTORY, Action.quiz_history, info.quiz.id)])
+    rows.append([button(labels.BACK_TO_LESSON, Action.lesson_open, info.lesson.id)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -155,20 +159,20 @@ def review(item: ReviewItem) -> InlineKeyboardMarkup:
     attempt_id = item.attempt.id
     rows = [
         [
-            button("✅ Accept", Action.review_accept, attempt_id),
-            button("❌ Reject", Action.review_reject, attempt_id),
+            button(labels.ACCEPT, Action.review_accept, attempt_id),
+            button(labels.REJECT, Action.review_reject, attempt_id),
         ]
     ]
     if item.pending_total > 1:
-        rows.append([button("⏭ Next answer", Action.review_skip, attempt_id)])
+        rows.append([button(labels.NEXT_ANSWER, Action.review_skip, attempt_id)])
     return InlineKeyboardMarkup(rows)
 
 
 def review_confirm(attempt_id: int, accept: bool) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[button("✔️ Confirm without comment", Action.review_confirm, attempt_id, int(accept))]]
+        [[button(labels.CONFIRM_WITHOUT_COMMENT, Action.review_confirm, attempt_id, int(accept))]]
     )
 
 
 def retry(quiz_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button("🔁 Retry", Action.quiz_begin, quiz_id)]])
+    return InlineKeyboardMarkup([[button(labels.RETRY, Action.quiz_begin, quiz_id)]])

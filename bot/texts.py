@@ -38,6 +38,40 @@ DIALOG_TIMED_OUT = "⌛ That took a while, so I stopped waiting. Start again whe
 PRIVATE_ONLY = "I teach in private chats: open a chat with me and send /start."
 UNKNOWN_INPUT = "I did not understand that. /help lists what I can do."
 
+
+class labels:
+    """Button labels. They contain the words of SPEC §4 (Enroll, Continue, Next, …)."""
+
+    PREVIOUS = "◀️ Previous"
+    NEXT = "Next ▶️"
+    CONTINUE = "▶️ Continue"
+    ENROLL = "📝 Enroll"
+    BACK_TO_CATALOG = "⬅️ Back to catalog"
+    CONTINUE_QUIZ = "▶️ Continue quiz"
+    START_QUIZ_FROM_LESSON = "📝 Start quiz"
+    COMPLETE = "✅ Complete"
+    QUIZ_HISTORY = "📜 Quiz history"
+    BACK_TO_COURSE = "⬅️ Back to course"
+    NEXT_LESSON = "Next lesson ▶️"
+    START_QUIZ = "▶️ Start quiz"
+    HISTORY = "📜 History"
+    BACK_TO_LESSON = "⬅️ Back to lesson"
+    SUBMIT = "📨 Submit"
+    RETRY = "🔁 Retry"
+    ACCEPT = "✅ Accept"
+    REJECT = "❌ Reject"
+    NEXT_ANSWER = "⏭ Next answer"
+    CONFIRM_WITHOUT_COMMENT = "✔️ Confirm without comment"
+
+    @staticmethod
+    def open_course(title: str, *, enrolled: bool) -> str:
+        return f"{'✅ ' if enrolled else ''}Open: {title}"
+
+    @staticmethod
+    def my_course(title: str, *, finished: bool) -> str:
+        return f"{'🎉 Open' if finished else '▶️ Continue'}: {title}"
+
+
 # Refusals raised by db/ (see db.errors.Reason), worded with the data they carry. Refusals are
 # shown as plain text (alerts cannot format), so they are not HTML.
 REFUSALS: dict[Reason, str] = {

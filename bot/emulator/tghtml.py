@@ -4,6 +4,10 @@
 Bot API ``MessageEntity`` dicts (offsets and lengths in UTF-16 code units), or raises
 :class:`TelegramHtmlError` with the same detail text Telegram puts after
 ``Bad Request: can't parse entities: ``.
+
+This module deliberately shares no code with the bot (``bot.formatting``, ``bot.coursefile``):
+its HTML parsing, UTF-16 counting and limits are an independent check of what the bot sends,
+so a mistake in the bot's own helpers cannot hide itself from the tests.
 """
 
 from __future__ import annotations
