@@ -20,9 +20,16 @@ from db.models import User, utcnow
 
 @dataclass(frozen=True)
 class Dialog:
+    """An open dialog: its kind, the step it is at (a wizard has several), and what it has
+    gathered so far."""
+
     kind: str
     data: dict[str, Any]
     opened_at: datetime
+
+    @property
+    def step(self) -> str:
+        return str(self.data.get("step", ""))
 
     def is_expired(self, cutoff: datetime) -> bool:
         return self.opened_at < cutoff
@@ -34,9 +41,12 @@ def dialog_of(user: User) -> Dialog | None:
     return Dialog(user.dialog_kind, dict(user.dialog_data or {}), user.dialog_at)
 
 
-def open_dialog(user: User, kind: str, **data: Any) -> None:
-    """Make ``kind`` the user's open dialog (replacing any other); written with the transaction."""
-    user.dialog_kind, user.dialog_data, user.dialog_at = kind, data, utcnow()
+def open_dialog(user: User, kind: str, *, step: str = "", **data: Any) -> None:
+    """Make ``kind`` (at ``step``) the user's open dialog, replacing any other, with ``data``
+    (JSON) for the steps to come; written with the transaction. A wizard calls it again for
+    each next step, so every step restarts the timeout."""
+    user.dialog_kind, user.dialog_at = kind, utcnow()
+    user.dialog_data = {"step": step, **data} if step else data
 
 
 def close_dialog(user: User) -> None:

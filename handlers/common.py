@@ -342,7 +342,7 @@ def _take_dialog(turn: Turn, lifetime: timedelta) -> bool:
 
 @dataclass(frozen=True)
 class DialogStep:
-    """What answers a dialog of one kind, who may answer it, and what /cancel says."""
+    """What answers one step of a dialog kind, who may answer it, and what /cancel says."""
 
     handle: Handler
     role: Role
@@ -355,7 +355,24 @@ class Routes:
 
     commands: list[BaseHandler[Any, Any, Any]] = field(default_factory=list)
     buttons: list[BaseHandler[Any, Any, Any]] = field(default_factory=list)
-    dialog_steps: dict[str, DialogStep] = field(default_factory=dict)
+    dialog_steps: dict[tuple[str, str], DialogStep] = field(default_factory=dict)
+
+    def step_of(self, dialog: Dialog | None) -> DialogStep | None:
+        """What answers this dialog now (``None`` for a kind or step this version lacks)."""
+        return self.dialog_steps.get((dialog.kind, dialog.step)) if dialog else None
+
+    def cancelled(self, dialog: Dialog | None) -> str | None:
+        """What /cancel says when it leaves this dialog."""
+        if dialog is None:
+            return None
+        return next(
+            (
+                step.cancelled
+                for (kind, _), step in self.dialog_steps.items()
+                if kind == dialog.kind
+            ),
+            None,
+        )
 
 
 ROUTES = Routes()
@@ -384,16 +401,17 @@ def button(*actions: Action, role: Role = Role.student) -> Callable[[Handler], C
 
 
 def dialog_step(
-    kind: str, *, cancelled: str, role: Role = Role.student
+    kind: str, step: str = "", *, cancelled: str, role: Role = Role.student
 ) -> Callable[[Handler], Handler]:
-    """The handler of a dialog kind: it gets the message that answers the prompt.
+    """The handler of one step of a dialog kind: it gets the message that answers the prompt.
 
-    A wizard is one kind whose ``Dialog.data`` says which step it is at (see README, "How to
-    add a command or a button").
+    A wizard is one kind with several steps: each step's handler checks the answer (an
+    ``Invalid`` refusal asks again) and opens the same kind at the next step with what it has
+    gathered (``db.dialogs.open_dialog``); the last one closes it.
     """
 
     def register(handle: Handler) -> Handler:
-        ROUTES.dialog_steps[kind] = DialogStep(handle, role, cancelled)
+        ROUTES.dialog_steps[(kind, step)] = DialogStep(handle, role, cancelled)
         return handle
 
     return register

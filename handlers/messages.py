@@ -24,7 +24,7 @@ async def on_message(update: Update, context: Context, turn: Turn) -> None:
     A refusal while answering a dialog ends it unless the answer was merely invalid (the
     wrapper does that), so a dialog whose course or answer is gone does not linger.
     """
-    step = ROUTES.dialog_steps.get(turn.dialog.kind) if turn.dialog is not None else None
+    step = ROUTES.step_of(turn.dialog)
     if step is not None:
         require_role(turn.user, step.role)
         await step.handle(update, context, turn)

@@ -48,8 +48,7 @@ async def cmd_help(update: Update, context: Context, turn: Turn) -> None:
 @command("cancel")
 async def cmd_cancel(update: Update, context: Context, turn: Turn) -> None:
     """/cancel: the wrapper has already left any open dialog; say which, or that none was."""
-    step = ROUTES.dialog_steps.get(turn.left_dialog.kind) if turn.left_dialog else None
-    turn.reply(step.cancelled if step else texts.NOTHING_TO_CANCEL)
+    turn.reply(ROUTES.cancelled(turn.left_dialog) or texts.NOTHING_TO_CANCEL)
 
 
 def reply_unknown(turn: Turn) -> None:
