@@ -128,7 +128,49 @@ class _PendingQuery:
     answer: CallbackAnswer | None = None
 
 
-class TestUser:
+class _ChatLog:
+    """The messages of one chat, numbered as Telegram numbers them, and ways to read them."""
+
+    id: int
+    messages: list[ChatMessage]
+    _next_message_id: int
+
+    def add_message(self, from_bot: bool, **fields: Any) -> ChatMessage:
+        """Append a message to the chat, assigning the next message id."""
+        message = ChatMessage(
+            message_id=self._next_message_id,
+            chat_id=self.id,
+            from_bot=from_bot,
+            date=int(time.time()),
+            **fields,
+        )
+        self._next_message_id += 1
+        self.messages.append(message)
+        return message
+
+    def find_message(self, message_id: int) -> ChatMessage | None:
+        """The message with this id, deleted or not."""
+        return next((m for m in self.messages if m.message_id == message_id), None)
+
+    @property
+    def bot_messages(self) -> list[ChatMessage]:
+        """The bot's messages in the chat (not deleted), oldest first; live objects."""
+        return [m for m in self.messages if m.from_bot and not m.deleted]
+
+    def texts(self) -> list[str]:
+        """Texts (or captions) of all visible bot messages, oldest first."""
+        return [m.content for m in self.bot_messages]
+
+    def mark(self) -> int:
+        """A bookmark for :meth:`since`: the highest message id in the chat so far."""
+        return self._next_message_id - 1
+
+    def since(self, mark: int) -> list[ChatMessage]:
+        """Visible bot messages sent after ``mark`` (see :meth:`mark`)."""
+        return [m for m in self.bot_messages if m.message_id > mark]
+
+
+class TestUser(_ChatLog):
     """A Telegram user talking to the bot in a private chat (chat id == user id).
 
     Obtain instances with :meth:`BotApiEmulator.user`; the same id gives the same object.
@@ -185,26 +227,6 @@ class TestUser:
         """Serialise a message of this chat as a Bot API ``Message``."""
         sender = self.emulator.bot_user if message.from_bot else self.to_api_user()
         return message.to_api(sender, self.to_api_chat())
-
-    def add_message(self, from_bot: bool, **fields: Any) -> ChatMessage:
-        """Append a message to the chat, assigning the next message id."""
-        message = ChatMessage(
-            message_id=self._next_message_id,
-            chat_id=self.id,
-            from_bot=from_bot,
-            date=int(time.time()),
-            **fields,
-        )
-        self._next_message_id += 1
-        self.messages.append(message)
-        return message
-
-    def find_message(self, message_id: int) -> ChatMessage | None:
-        """The message with this id, deleted or not."""
-        for message in self.messages:
-            if message.message_id == message_id:
-                return message
-        return None
 
     # -- acting ----------------------------------------------------------------------------------
     def _check_can_act(self) -> None:
@@ -386,29 +408,12 @@ class TestUser:
 
     # -- reading -------------------------------------------------------------------------------
     @property
-    def bot_messages(self) -> list[ChatMessage]:
-        """The bot's messages the user can see (not deleted), oldest first; live objects."""
-        return [m for m in self.messages if m.from_bot and not m.deleted]
-
-    @property
     def last(self) -> ChatMessage:
         """The newest visible bot message (AssertionError if there is none)."""
         messages = self.bot_messages
         if not messages:
             raise AssertionError(f"the bot has sent no (visible) message to {self.first_name}")
         return messages[-1]
-
-    def texts(self) -> list[str]:
-        """Texts (or captions) of all visible bot messages, oldest first."""
-        return [m.content for m in self.bot_messages]
-
-    def mark(self) -> int:
-        """A bookmark for :meth:`since`: the highest message id in the chat so far."""
-        return self._next_message_id - 1
-
-    def since(self, mark: int) -> list[ChatMessage]:
-        """Visible bot messages sent after ``mark`` (see :meth:`mark`)."""
-        return [m for m in self.bot_messages if m.message_id > mark]
 
     def buttons(self, msg: ChatMessage | None = None) -> list[str]:
         """Labels of the inline buttons of ``msg`` (default: the newest bot message)."""
@@ -431,7 +436,7 @@ class TestUser:
         return f"TestUser(id={self.id}, first_name={self.first_name!r})"
 
 
-class GroupChat:
+class GroupChat(_ChatLog):
     """A group the bot is a member of, where test users write and press buttons.
 
     ``GroupChat(emulator, -100123, "Study group")`` registers the group under its (negative)
@@ -474,23 +479,6 @@ class GroupChat:
         else:
             sender = self._senders[message.message_id].to_api_user()
         return message.to_api(sender, self.to_api_chat())
-
-    def add_message(self, from_bot: bool, **fields: Any) -> ChatMessage:
-        """Append a message to the group, assigning the next message id."""
-        message = ChatMessage(
-            message_id=self._next_message_id,
-            chat_id=self.id,
-            from_bot=from_bot,
-            date=int(time.time()),
-            **fields,
-        )
-        self._next_message_id += 1
-        self.messages.append(message)
-        return message
-
-    def find_message(self, message_id: int) -> ChatMessage | None:
-        """The message with this id, deleted or not."""
-        return next((m for m in self.messages if m.message_id == message_id), None)
 
     def _member(self, member: TestUser) -> TestUser:
         if self.emulator.users.get(member.id) is not member:
@@ -548,23 +536,6 @@ class GroupChat:
         )
         await self.emulator.wait_update(update_id)
         return query.answer
-
-    @property
-    def bot_messages(self) -> list[ChatMessage]:
-        """The bot's messages in the group (not deleted), oldest first; live objects."""
-        return [m for m in self.messages if m.from_bot and not m.deleted]
-
-    def texts(self) -> list[str]:
-        """Texts (or captions) of the bot's visible messages here, oldest first."""
-        return [m.content for m in self.bot_messages]
-
-    def mark(self) -> int:
-        """A bookmark for :meth:`since`: the highest message id in the group so far."""
-        return self._next_message_id - 1
-
-    def since(self, mark: int) -> list[ChatMessage]:
-        """The bot's visible messages here after ``mark``."""
-        return [m for m in self.bot_messages if m.message_id > mark]
 
     def __repr__(self) -> str:
         return f"GroupChat(id={self.id}, title={self.title!r})"

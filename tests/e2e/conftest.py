@@ -140,7 +140,7 @@ async def bot(
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[BotHarness]:
     """The real bot on a migrated database (SQLite, and PostgreSQL when configured)."""
-    async for harness in _harness(request.param, emulator, tmp_path, monkeypatch):
+    async for harness in running_bot(request.param, emulator, tmp_path, monkeypatch):
         yield harness
 
 
@@ -149,18 +149,26 @@ async def sqlite_bot(
     emulator: BotApiEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[BotHarness]:
     """The real bot on SQLite only, for what is about SQLite itself (its write lock, counts)."""
-    async for harness in _harness("sqlite", emulator, tmp_path, monkeypatch):
+    async for harness in running_bot("sqlite", emulator, tmp_path, monkeypatch):
         yield harness
 
 
-async def _harness(
-    backend: str, emulator: BotApiEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+async def running_bot(
+    backend: str,
+    emulator: BotApiEmulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    **webhook_settings: object,
 ) -> AsyncIterator[BotHarness]:
+    """A started harness, and the checks every test ends with; ``webhook_settings``
+    (``webhook_url=…``) serve a webhook instead of polling."""
     url = await empty_database_url(backend, tmp_path)
     await upgrade(url)
-    settings = emulator_settings(emulator, url, admin_telegram_ids=[ADMIN_ID])
+    settings = emulator_settings(emulator, url, admin_telegram_ids=[ADMIN_ID], **webhook_settings)
     watch = BotWatch(monkeypatch)
-    harness = BotHarness(emulator, settings, Database(url), watch=watch)
+    harness = BotHarness(
+        emulator, settings, Database(url), watch=watch, webhook=bool(webhook_settings)
+    )
     await harness.start()
     try:
         yield harness

@@ -16,11 +16,10 @@ from sqlalchemy import func, select
 
 from bot.emulator import BotApiEmulator
 from bot.emulator.server import SECRET_HEADER, WEBHOOK_CONFLICT
-from bot.migrate import upgrade
 from db.engine import Database
 from db.models import Enrollment, User
-from tests.conftest import BACKENDS, empty_database_url
-from tests.e2e.conftest import TOKEN, BotHarness, emulator_settings, has_button, simple_course
+from tests.conftest import BACKENDS
+from tests.e2e.conftest import TOKEN, BotHarness, has_button, running_bot, simple_course
 
 SECRET = "webhook-secret-for-the-tests_0123456789"
 
@@ -33,29 +32,24 @@ def free_port() -> int:
 
 @pytest.fixture(params=BACKENDS)
 async def webhook_bot(
-    request: pytest.FixtureRequest, emulator: BotApiEmulator, tmp_path: Path
+    request: pytest.FixtureRequest,
+    emulator: BotApiEmulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[BotHarness]:
     """The real bot serving its webhook on 127.0.0.1, the emulator calling it."""
-    url = await empty_database_url(request.param, tmp_path)
-    await upgrade(url)
     port = free_port()
-    settings = emulator_settings(
+    async for harness in running_bot(
+        request.param,
         emulator,
-        url,
+        tmp_path,
+        monkeypatch,
         webhook_url=f"http://127.0.0.1:{port}/learnbot",
         webhook_secret=SECRET,
         webhook_listen="127.0.0.1",
         webhook_port=port,
-    )
-    harness = BotHarness(emulator, settings, Database(url), webhook=True)
-    await harness.start()
-    try:
+    ):
         yield harness
-    finally:
-        await harness.stop()
-        await harness.database.dispose()
-    assert emulator.refused == [], emulator.refused
-    assert emulator.problems == [], emulator.problems
 
 
 async def enrolled_ids(database: Database) -> list[int]:
