@@ -29,7 +29,6 @@ SAVED_TOAST = "Saved ✅"
 DONE_TOAST = "Done ✅"
 COMPLETED_TOAST = "Completed ✅"
 ALREADY_COMPLETED_TOAST = "Already completed ✅"
-TYPE_THE_KEY = "Please type the key as a text message, or /cancel."
 EDITS_ARE_NOT_READ = (
     "✏️ I only read new messages, so that edit changed nothing. "
     "Send it again as a new message if you meant it as an answer."
@@ -118,6 +117,7 @@ REFUSALS: dict[Reason, str] = {
     Reason.answer_gone: "This answer no longer exists.",
     Reason.answer_reviewed: "This answer has already been reviewed.",
     Reason.comment_too_long: "Please keep the comment under {limit} characters.",
+    Reason.type_as_text: "Please type your answer as a text message, or /cancel.",
     Reason.course_file: "{detail}",
 }
 
@@ -429,7 +429,6 @@ def review_item(item: ReviewItem) -> str:
 
 
 REVIEW_CANCELLED = "Cancelled. Nothing was decided. /review shows the answers again."
-TYPE_THE_COMMENT = "Please type the comment as a text message, or /cancel."
 
 
 NOTHING_TO_REVIEW = "🎉 Nothing to review: every free-text answer has been graded."

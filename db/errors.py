@@ -55,6 +55,7 @@ class Reason(StrEnum):
     answer_gone = auto()
     answer_reviewed = auto()
     comment_too_long = auto()  # limit
+    type_as_text = auto()
     course_file = auto()  # detail: the place in the file and what is wrong there
 
 

@@ -79,11 +79,7 @@ async def on_enroll(update: Update, context: Context, turn: Turn) -> None:
 async def on_key(update: Update, context: Context, turn: Turn) -> None:
     """The typed enrollment key; a wrong key is refused by ``enroll`` and asked again."""
     assert turn.dialog is not None
-    text = update.effective_message.text if update.effective_message else None
-    if text is None:
-        turn.reply(texts.TYPE_THE_KEY)
-        return
-    key = text[: MAX_KEY_LENGTH + 1]
+    key = turn.typed_text()[: MAX_KEY_LENGTH + 1]
     outcome = await enroll(turn.session, turn.user, turn.dialog.data["course_id"], key)
     close_dialog(turn.user)
     turn.reply(

@@ -46,7 +46,7 @@ from bot.settings import Settings
 from db.accounts import NewUserDefaults, Profile, require_role, touch_user
 from db.dialogs import Dialog, close_dialog, dialog_of, end_dialog
 from db.engine import Database
-from db.errors import DomainError, Invalid
+from db.errors import DomainError, Invalid, Reason
 from db.models import MediaKind, Role, User, utcnow
 
 # -- typed services and context ------------------------------------------------------------------
@@ -161,6 +161,14 @@ class Turn:
     def after(self, effect: Effect) -> None:
         """Anything else to do with Telegram once the transaction is committed, in order."""
         self._effects.append(effect)
+
+    def typed_text(self) -> str:
+        """The text of the message answering a dialog; anything else (a photo, a sticker) is
+        refused as ``Invalid``, so the prompt stands and the user can type it."""
+        message = self.update.effective_message
+        if message is None or message.text is None:
+            raise Invalid(Reason.type_as_text)
+        return message.text
 
     def _message(self) -> Message | None:
         query = self.update.callback_query

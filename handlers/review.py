@@ -70,12 +70,8 @@ async def on_review_decision(update: Update, context: Context, turn: Turn) -> No
 async def on_review_comment(update: Update, context: Context, turn: Turn) -> None:
     """The typed comment completes the pending decision."""
     assert turn.dialog is not None
-    comment = update.effective_message.text if update.effective_message else None
-    if comment is None:
-        turn.reply(texts.TYPE_THE_COMMENT)
-        return
     data = turn.dialog.data
-    await _decide(turn, context, data["attempt_id"], bool(data["accept"]), comment)
+    await _decide(turn, context, data["attempt_id"], bool(data["accept"]), turn.typed_text())
 
 
 @button(Action.review_confirm, role=Role.instructor)

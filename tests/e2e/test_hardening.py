@@ -375,3 +375,14 @@ async def test_a_double_tap_on_next_is_not_an_error(bot: BotHarness):
     [refused] = bot.emulator.refused
     assert refused.method == "editMessageText" and "not modified" in refused.description
     bot.emulator.refused.clear()
+
+
+async def test_a_file_sent_to_the_key_dialog_is_asked_again_as_text(bot: BotHarness):
+    keyed = await bot.course(simple_course(title="Secret Club", enrollment_key="s3same"))
+    bob = bot.emulator.user(1002, "Bob")
+    await bob.send(f"/start course-{keyed.id}")
+    await bob.press("Enroll")
+    [asked] = await bob.send_document("key.txt", b"s3same")
+    assert asked.text == "Please type your answer as a text message, or /cancel."
+    [enrolled] = await bob.send("s3same")
+    assert "You are enrolled in Secret Club" in enrolled.text
