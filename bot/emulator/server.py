@@ -41,6 +41,7 @@ MAX_CAPTION = 1024
 MAX_CALLBACK_TEXT = 200
 MAX_CALLBACK_DATA = 64
 MAX_BUTTONS = 100
+MAX_DOWNLOAD = 20 * 1024 * 1024  # getFile: "bots can download files of up to 20MB in size"
 
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
@@ -1044,17 +1045,25 @@ class BotApiEmulator:
         }
         if stored.file_size is not None:
             base["file_size"] = stored.file_size
+        width, height = stored.width or 1280, stored.height or 720
+        duration = 1 if stored.duration is None else stored.duration
         if kind == "photo":
-            return [{**base, "width": 1280, "height": 720}]
+            if stored.sizes:  # a user's photo: all its sizes, as Telegram returns them
+                return [dict(size) for size in stored.sizes]
+            return [{**base, "width": width, "height": height}]
         if kind in ("document", "video", "audio", "animation"):
             if stored.file_name:
                 base["file_name"] = stored.file_name
             if stored.mime_type:
                 base["mime_type"] = stored.mime_type
         if kind in ("video", "animation"):
-            base.update(width=1280, height=720, duration=1)
+            base.update(width=width, height=height, duration=duration)
         elif kind in ("audio", "voice"):
-            base["duration"] = 1
+            base["duration"] = duration
+            if kind == "audio" and stored.performer:
+                base["performer"] = stored.performer
+            if kind == "audio" and stored.title:
+                base["title"] = stored.title
         elif kind == "video_note":
             base.update(length=240, duration=1)
         elif kind == "sticker":
@@ -1378,6 +1387,8 @@ class BotApiEmulator:
         stored = self._files.get(str(params["file_id"]))
         if stored is None:
             raise ApiError(400, "Bad Request: invalid file_id")
+        if stored.file_size is not None and stored.file_size > MAX_DOWNLOAD:
+            raise ApiError(400, "Bad Request: file is too big")
         result: dict[str, Any] = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,

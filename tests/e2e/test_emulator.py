@@ -7,6 +7,7 @@ import datetime as dtm
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import pytest
@@ -30,9 +31,12 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.emulator import BotApiEmulator
+from bot.emulator._build_methods import DEFAULT_SPEC
 from bot.emulator.server import NOT_MODIFIED, QUERY_TOO_OLD, TEXT_BUTTONS
+from bot.emulator.users import SAMPLE_AUDIO, SAMPLE_PHOTO, png_image
 
 TOKEN = "123456789:TEST-emulator-token"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -466,3 +470,375 @@ async def test_webhook_methods_and_dropping_updates(emu: BotApiEmulator) -> None
             assert (await resp.json())["result"] == []
     with pytest.raises(AssertionError, match="was dropped"):
         await emu.wait_processed(update_id, timeout=1)
+
+
+# ------------------------------------------------------------------------------ what users send
+def seconds(value: int | dtm.timedelta | None) -> float | None:
+    """A PTB duration (an int, or a timedelta with PTB_TIMEDELTA set) in seconds."""
+    return value.total_seconds() if isinstance(value, dtm.timedelta) else value
+
+
+def jpeg_header(width: int, height: int) -> bytes:
+    """The first bytes of a baseline JPEG of this size: SOI, an APP0 (JFIF) and the SOF0."""
+    app0 = b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    sof0 = b"\xff\xc0\x00\x11\x08" + height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return b"\xff\xd8" + app0 + sof0 + b"\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01" + b"\xff\xd9"
+
+
+def build_media_app(emulator: BotApiEmulator) -> Application:
+    """A bare bot that echoes formatted text, sends each received photo, video and audio back
+    by file_id with its caption, downloads it, and reports quiz polls; what it received is kept
+    in ``bot_data["received"]`` (kind -> (message, the bot's sent message, downloaded bytes))."""
+    app = (
+        Application.builder()
+        .token(TOKEN)
+        .base_url(emulator.base_url)
+        .base_file_url(emulator.base_file_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .build()
+    )
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await update.message.reply_text(update.message.text_html)
+
+    async def media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        caption = message.caption_html
+        if message.photo:
+            kind, file_id = "photo", message.photo[-1].file_id
+            sent = await message.reply_photo(file_id, caption=caption)
+        elif message.video:
+            kind, file_id = "video", message.video.file_id
+            sent = await message.reply_video(file_id, caption=caption)
+        else:
+            kind, file_id = "audio", message.audio.file_id
+            sent = await message.reply_audio(file_id, caption=caption)
+        file = await context.bot.get_file(file_id)
+        content = bytes(await file.download_as_bytearray())
+        context.bot_data.setdefault("received", {})[kind] = (message, sent, content)
+
+    async def quiz(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        poll = update.message.poll
+        context.bot_data.setdefault("received", {})["poll"] = (update.message, None, b"")
+        await update.message.reply_text(f"quiz {poll.question}: {list(poll.correct_option_ids)}")
+
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    app.add_handler(MessageHandler(filters.PHOTO | filters.VIDEO | filters.AUDIO, media))
+    app.add_handler(MessageHandler(filters.POLL, quiz))
+    emulator.install_marker(app)
+    return app
+
+
+@pytest.fixture
+async def media_app(emu: BotApiEmulator) -> AsyncIterator[Application]:
+    application = build_media_app(emu)
+    await application.initialize()
+    await application.start()
+    await application.updater.start_polling(poll_interval=0, timeout=dtm.timedelta(seconds=1))
+    try:
+        yield application
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+
+
+def spec_types() -> dict[str, Any]:
+    if not DEFAULT_SPEC.exists():
+        pytest.skip("shared/ is not beside this checkout")
+    return json.loads(DEFAULT_SPEC.read_text(encoding="utf-8"))["types"]
+
+
+def assert_spec_shape(value: Any, type_name: str, types: dict[str, Any], where: str) -> None:
+    """``value`` is a ``type_name`` as the spec defines it: all required fields, no others
+    (recursively for the spec's object types)."""
+    if type_name.startswith("Array of "):
+        assert isinstance(value, list), f"{where}: {type_name} expected, got {value!r}"
+        for index, item in enumerate(value):
+            assert_spec_shape(item, type_name[len("Array of ") :], types, f"{where}[{index}]")
+        return
+    scalar = {"String": str, "Integer": int, "Boolean": bool, "Float": (int, float)}
+    if type_name in scalar:
+        assert isinstance(value, scalar[type_name]), f"{where}: {type_name}, got {value!r}"
+        return
+    spec = types[type_name]
+    assert isinstance(value, dict), f"{where}: {type_name} object expected, got {value!r}"
+    fields = {f["name"]: f for f in spec.get("fields", [])}
+    assert not value.keys() - fields.keys(), (
+        f"{where}: not in {type_name}: {value.keys() - fields.keys()}"
+    )
+    for name, field_spec in fields.items():
+        if name not in value:
+            assert not field_spec["required"], f"{where}: {type_name}.{name} is required"
+            continue
+        if len(field_spec["types"]) == 1:
+            assert_spec_shape(value[name], field_spec["types"][0], types, f"{where}.{name}")
+
+
+async def test_user_photo_reaches_bot_and_comes_back_by_file_id(
+    emu: BotApiEmulator, media_app: Application
+) -> None:
+    ann = emu.user(42)
+    bold = [{"type": "bold", "offset": 0, "length": 4}]
+    await ann.send_photo(caption="Bold chart", caption_entities=bold)
+    message, sent, content = media_app.bot_data["received"]["photo"]
+    sizes = [(p.width, p.height) for p in message.photo]
+    assert sizes == [(90, 68), (320, 240), (400, 300)]  # a 400x300 picture, as Telegram sizes it
+    assert (
+        len({p.file_id for p in message.photo})
+        == 3
+        == len({p.file_unique_id for p in message.photo})
+    )
+    assert all(p.file_size == len(SAMPLE_PHOTO) for p in message.photo)
+    assert message.caption_html == "<b>Bold</b> chart"
+    assert content == SAMPLE_PHOTO  # getFile + the file URL give the bytes the user sent
+
+    # sendPhoto with the user's file_id: the same picture, with all its sizes
+    echoed = ann.last
+    assert (echoed.media, echoed.file_id, echoed.caption) == (
+        "photo",
+        message.photo[-1].file_id,
+        "Bold chart",
+    )
+    assert echoed.caption_entities == bold and echoed.html is None
+    assert echoed.caption_html == "<b>Bold</b> chart"
+    assert [p.file_id for p in sent.photo] == [p.file_id for p in message.photo]
+    # any size's file_id works, and each can be downloaded
+    smallest = await media_app.bot.send_photo(42, message.photo[0].file_id)
+    assert len(smallest.photo) == 3
+    file = await media_app.bot.get_file(message.photo[0].file_id)
+    assert bytes(await file.download_as_bytearray()) == SAMPLE_PHOTO
+    # a photo is not a video, nor a document
+    with pytest.raises(
+        BadRequest, match=ptb_message("Bad Request: can't use file of type Photo as Video")
+    ):
+        await media_app.bot.send_video(42, message.photo[-1].file_id)
+    with pytest.raises(
+        BadRequest, match=ptb_message("Bad Request: can't use file of type Photo as Document")
+    ):
+        await media_app.bot.send_document(42, message.photo[-1].file_id)
+
+    # a big JPEG: the largest size is fitted into 1280 pixels
+    await ann.send_photo(jpeg_header(2000, 1000))
+    message, _, _ = media_app.bot_data["received"]["photo"]
+    assert [(p.width, p.height) for p in message.photo] == [
+        (90, 45),
+        (320, 160),
+        (800, 400),
+        (1280, 640),
+    ]
+    assert message.caption is None and message.caption_html is None
+    # a tiny picture still gets a thumbnail and its own size
+    await ann.send_photo(png_image(2, 1))
+    message, _, _ = media_app.bot_data["received"]["photo"]
+    assert [(p.width, p.height) for p in message.photo] == [(2, 1), (2, 1)]
+    assert emu.refused[-2:] and all("can't use file" in r.description for r in emu.refused)
+    assert emu.problems == []
+
+
+async def test_user_video_and_audio_come_back_by_file_id(
+    emu: BotApiEmulator, media_app: Application
+) -> None:
+    ann = emu.user(42)
+    italic = [{"type": "italic", "offset": 0, "length": 4}]
+    await ann.send_video(b"video bytes", "clip one", italic, width=320, height=240, duration=7)
+    message, sent, content = media_app.bot_data["received"]["video"]
+    video = message.video
+    assert (video.width, video.height, seconds(video.duration)) == (320, 240, 7)
+    assert (video.file_name, video.mime_type, video.file_size) == ("video.mp4", "video/mp4", 11)
+    assert message.caption_html == "<i>clip</i> one" and content == b"video bytes"
+    assert sent.video.file_id == video.file_id
+    assert (sent.video.width, sent.video.height, seconds(sent.video.duration)) == (320, 240, 7)
+    echoed = ann.last
+    assert (echoed.media, echoed.file_id, echoed.caption_entities) == (
+        "video",
+        video.file_id,
+        italic,
+    )
+
+    await ann.send_audio(duration=185, title="Lesson 1", performer="Teacher")
+    message, sent, content = media_app.bot_data["received"]["audio"]
+    audio = message.audio
+    assert (audio.title, audio.performer, seconds(audio.duration)) == ("Lesson 1", "Teacher", 185)
+    assert (audio.file_name, audio.mime_type, audio.file_size) == (
+        "audio.mp3",
+        "audio/mpeg",
+        len(SAMPLE_AUDIO),
+    )
+    assert message.caption is None and content == SAMPLE_AUDIO
+    assert (sent.audio.file_id, sent.audio.title, sent.audio.performer) == (
+        audio.file_id,
+        "Lesson 1",
+        "Teacher",
+    )
+    assert ann.last.media == "audio" and ann.last.file_id == audio.file_id
+    # an audio file_id is not a video
+    with pytest.raises(
+        BadRequest, match=ptb_message("Bad Request: can't use file of type Audio as Video")
+    ):
+        await media_app.bot.send_video(42, audio.file_id)
+    assert emu.problems == []
+
+
+async def test_formatted_text_reaches_ptb_as_telegram_sends_it(
+    emu: BotApiEmulator, media_app: Application
+) -> None:
+    ann = emu.user(42)
+    text = "Hi 😀 bold, italic link and code\nprint(1)"
+    entities = [  # deliberately unsorted; offsets in UTF-16 code units (😀 counts 2)
+        {"type": "pre", "offset": 33, "length": 8, "language": "python"},
+        {"type": "bold", "offset": 6, "length": 4},
+        {"type": "italic", "offset": 12, "length": 6},
+        {"type": "text_link", "offset": 19, "length": 4, "url": "https://example.com/"},
+        {"type": "code", "offset": 28, "length": 4},
+    ]
+    await ann.send(text, entities=entities)
+    user_message = ann.messages[0]
+    assert [e["offset"] for e in user_message.entities] == [6, 12, 19, 28, 33]  # as Telegram sorts
+    echoed = ann.last  # the bot sent back message.text_html with parse_mode HTML
+    assert echoed.html == (
+        'Hi 😀 <b>bold</b>, <i>italic</i> <a href="https://example.com/">link</a> and '
+        '<code>code</code>\n<pre><code class="python">print(1)</code></pre>'
+    )
+    # PTB 22.8 writes <code class="python"> where Telegram reads only class="language-python":
+    # the echo keeps every entity but the code block loses its language (and the emulator, like
+    # tdlib's parse_html, reads the inner <code> as a code entity of its own).
+    without_language = [
+        {k: v for k, v in e.items() if k != "language"} for e in user_message.entities
+    ]
+    assert echoed.text == text
+    assert all(entity in echoed.entities for entity in without_language), echoed.entities
+    assert not any("language" in entity for entity in echoed.entities)
+
+    # a leading command still gets its bot_command entity; nested entities come outer first
+    nested = [
+        {"type": "italic", "offset": 7, "length": 3},
+        {"type": "bold", "offset": 7, "length": 8},
+    ]
+    await ann.send("/start now bold", entities=nested)
+    assert ann.messages[-2].entities == [
+        {"type": "bot_command", "offset": 0, "length": 6},
+        {"type": "bold", "offset": 7, "length": 8},
+        {"type": "italic", "offset": 7, "length": 3},
+    ]
+    assert ann.last.html == "/start <b><i>now</i> bold</b>"
+
+    # an edit can change only the formatting
+    plain = await ann.send("make me bold")
+    assert plain[-1].text == "make me bold"
+    own = ann.messages[-2]
+    await ann.edit(own, "make me bold", entities=[{"type": "bold", "offset": 8, "length": 4}])
+    assert own.entities == [{"type": "bold", "offset": 8, "length": 4}] and own.edit_date
+
+    bad_entities = {
+        "outside": [{"type": "bold", "offset": 5, "length": 10}],
+        "unknown type": [{"type": "blink", "offset": 0, "length": 1}],
+        "text_link without url": [{"type": "text_link", "offset": 0, "length": 1}],
+        "url on bold": [{"type": "bold", "offset": 0, "length": 1, "url": "https://x.org"}],
+        "empty": [{"type": "bold", "offset": 0, "length": 0}],
+        "splits 😀": [{"type": "bold", "offset": 0, "length": 4}],
+    }
+    for case, wrong in bad_entities.items():
+        with pytest.raises(AssertionError, match="entity"):
+            await ann.send("abc😀", entities=wrong)
+            pytest.fail(case)
+    with pytest.raises(AssertionError, match="empty message"):
+        await ann.send("  ")
+    with pytest.raises(AssertionError, match="at most 4096"):
+        await ann.send("x" * 4097)
+    with pytest.raises(AssertionError, match="caption entities need a caption"):
+        await ann.send_photo(caption_entities=[{"type": "bold", "offset": 0, "length": 1}])
+    with pytest.raises(AssertionError, match="caption holds at most 1024"):
+        await ann.send_photo(caption="c" * 1025)
+    with pytest.raises(AssertionError, match="PNG or JPEG"):
+        await ann.send_photo(b"not a picture")
+    with pytest.raises(AssertionError, match="20:1"):
+        await ann.send_photo(png_image(210, 10))
+    assert emu.problems == [] and emu.refused == []
+
+
+async def test_user_quiz_poll_reaches_ptb_with_its_answers(
+    emu: BotApiEmulator, media_app: Application
+) -> None:
+    ann = emu.user(42)
+    explanation_bold = [{"type": "bold", "offset": 0, "length": 4}]
+    await ann.send_quiz_poll(
+        "2 + 2 = ?",
+        ["3", "4", "5"],
+        [1],
+        explanation="Four is two twos",
+        explanation_entities=explanation_bold,
+    )
+    assert ann.last.text == "quiz 2 + 2 = ?: [1]"
+    message, _, _ = media_app.bot_data["received"]["poll"]
+    poll = message.poll
+    assert (poll.type, poll.question, poll.correct_option_ids) == ("quiz", "2 + 2 = ?", (1,))
+    with pytest.warns(PTBDeprecationWarning):
+        assert poll.correct_option_id == 1  # PTB 22.8 keeps the old name as a deprecated alias
+    assert [(o.text, o.voter_count, o.persistent_id) for o in poll.options] == [
+        ("3", 0, "0"),
+        ("4", 0, "1"),
+        ("5", 0, "2"),
+    ]
+    assert (poll.total_voter_count, poll.is_closed, poll.is_anonymous) == (0, False, True)
+    assert (poll.allows_multiple_answers, poll.allows_revoting, poll.members_only) == (
+        False,
+        False,
+        False,
+    )
+    assert poll.explanation == "Four is two twos"
+    assert [(e.type, e.offset, e.length) for e in poll.explanation_entities] == [("bold", 0, 4)]
+    assert poll.api_kwargs == {}  # nothing PTB does not know
+
+    # several right answers; one option is allowed since Bot API 10.0
+    await ann.send_quiz_poll("Even?", ["2", "3", "4"], [0, 2], allows_multiple_answers=True)
+    assert ann.last.text == "quiz Even?: [0, 2]"
+    await ann.send_quiz_poll("Only one", ["yes"], [0])
+    poll = media_app.bot_data["received"]["poll"][0].poll
+    assert poll.correct_option_ids == (0,) and poll.explanation is None
+    await ann.send_quiz_poll("q" * 300, ["a" * 100, "b"], [0])  # the limits themselves
+
+    wrong_polls = {
+        "1-300 characters": ("q" * 301, ["a", "b"], [0], None),
+        "1-300 characters ": ("   ", ["a", "b"], [0], None),
+        "1-12 answer options": ("q", [], [0], None),
+        "1-12 answer options ": ("q", [str(i) for i in range(13)], [0], None),
+        "more than 100": ("q", ["a" * 101, "b"], [0], None),
+        "is empty": ("q", ["a", " "], [0], None),
+        "must differ": ("q", ["a", "a"], [0], None),
+        "not 0-based ids": ("q", ["a", "b"], [2], None),
+        "at least one correct": ("q", ["a", "b"], [], None),
+        "increase monotonically": ("q", ["a", "b", "c"], [2, 0], None),
+        "at most 200": ("q", ["a", "b"], [0], "e" * 201),
+        "2 line feeds": ("q", ["a", "b"], [0], "a\nb\nc\nd"),
+    }
+    for match, (question, options, correct, explanation) in wrong_polls.items():
+        with pytest.raises(AssertionError, match=match.strip()):
+            await ann.send_quiz_poll(question, options, correct, explanation, True)
+    assert emu.problems == [] and emu.refused == []
+
+
+async def test_user_sent_objects_match_the_spec(
+    emu: BotApiEmulator, media_app: Application
+) -> None:
+    types = spec_types()
+    ann = emu.user(42, "Ann", username="ann")
+    await ann.send("plain *text*", entities=[{"type": "bold", "offset": 6, "length": 6}])
+    await ann.send_photo(
+        caption="photo", caption_entities=[{"type": "italic", "offset": 0, "length": 5}]
+    )
+    await ann.send_video(caption="video")
+    await ann.send_audio(title="T", performer="P")
+    await ann.send_document("a.txt", b"doc")
+    await ann.send_quiz_poll("q?", ["a", "b"], [1], explanation="because")
+    for message in ann.messages:
+        assert_spec_shape(ann.message_to_api(message), "Message", types, f"#{message.message_id}")
+
+
+async def test_get_file_refuses_files_over_20_mb(
+    emu: BotApiEmulator, media_app: Application
+) -> None:
+    ann = emu.user(42)
+    await ann.send_document("big.bin", b"\0" * (20 * 1024 * 1024 + 1))
+    with pytest.raises(BadRequest, match="File is too big"):
+        await media_app.bot.get_file(ann.messages[-1].file_id)
