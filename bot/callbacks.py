@@ -42,6 +42,26 @@ class Action(Enum):
     review_confirm = ("rv:ok", 2)  # attempt id, 1 accept / 0 reject: decide without a comment
     review_skip = ("rv:skip", 1)  # attempt id: show the next pending answer
     noop = ("nop", 0)  # no argument: page counters and other labels
+    # Authoring (instructors and admins; ownership is checked in db/ on every press).
+    new_course_skip = ("nc:skip", 0)  # skip the optional step of /newcourse
+    new_course_level = ("nc:lvl", 1)  # difficulty index, in the /newcourse wizard
+    teach_page = ("tch:page", 1)  # page of /teach
+    teach_open = ("tch:open", 1)  # course id: its management card
+    teach_edit = ("tch:edit", 2)  # course id, field index (COURSE_FIELDS)
+    teach_level = ("tch:lvl", 2)  # course id, difficulty index
+    teach_key = ("tch:key", 1)  # course id: type a new enrollment key
+    teach_key_clear = ("tch:nokey", 1)  # course id
+    teach_publish = ("tch:pub", 1)  # course id
+    teach_unpublish = ("tch:unpub", 1)  # course id
+    teach_delete = ("tch:del", 1)  # course id: asks for confirmation
+    teach_delete_confirm = ("tch:delok", 1)  # course id
+    lesson_add = ("tl:add", 1)  # course id: the add-lesson dialog
+    lesson_add_done = ("tl:done", 0)  # the lesson's content is complete
+    lesson_manage = ("tl:open", 1)  # lesson id: its management card
+    lesson_up = ("tl:up", 1)  # lesson id
+    lesson_down = ("tl:down", 1)  # lesson id
+    lesson_delete = ("tl:del", 1)  # lesson id: asks for confirmation
+    lesson_delete_confirm = ("tl:delok", 1)  # lesson id
 
     def __init__(self, code: str, arity: int, with_text: bool = False) -> None:
         self.code = code

@@ -6,12 +6,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Action, encode
 from bot.formatting import truncate
-from bot.texts import LETTERS, labels
+from bot.texts import COURSE_FIELD_NAMES, COURSE_FIELDS, LETTERS, labels
 from db.catalog import CatalogPage, CourseCard
 from db.learning import CourseProgress, LessonView
-from db.models import QuestionType
+from db.models import Difficulty, Lesson, QuestionType
 from db.paging import Page
 from db.quizzes import AttemptResult, QuestionView, QuizInfo, ReviewItem
+from db.teaching import CourseManagement, TeachingEntry
 
 BUTTON_TEXT_LIMIT = 48
 
@@ -176,3 +177,88 @@ def review_confirm(attempt_id: int, accept: bool) -> InlineKeyboardMarkup:
 
 def retry(quiz_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[button(labels.RETRY, Action.quiz_begin, quiz_id)]])
+
+
+# -- authoring ------------------------------------------------------------------------------------
+
+
+def teaching(page: Page[TeachingEntry]) -> InlineKeyboardMarkup | None:
+    rows = [
+        [button(labels.open_course(e.course.title, enrolled=False), Action.teach_open, e.course.id)]
+        for e in page.items
+    ]
+    if nav := pager(Action.teach_page, page.page, page.pages):
+        rows.append(nav)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def course_management(card: CourseManagement) -> InlineKeyboardMarkup:
+    course_id = card.course.id
+    fields = [
+        button(f"{labels.EDIT} {COURSE_FIELD_NAMES[name]}", Action.teach_edit, course_id, index)
+        for index, name in enumerate(COURSE_FIELDS)
+    ]
+    rows = [fields[:3], fields[3:]]
+    rows += [
+        [button(f"{number}. {truncate(lesson.title, 40)}", Action.lesson_manage, lesson.id)]
+        for number, lesson in enumerate(card.lessons, start=1)
+    ]
+    rows.append([button(labels.ADD_LESSON, Action.lesson_add, course_id)])
+    key = [button(labels.SET_KEY, Action.teach_key, course_id)]
+    if card.has_key:
+        key.append(button(labels.CLEAR_KEY, Action.teach_key_clear, course_id))
+    rows.append(key)
+    state = (
+        button(labels.UNPUBLISH, Action.teach_unpublish, course_id)
+        if card.course.is_published
+        else button(labels.PUBLISH, Action.teach_publish, course_id)
+    )
+    rows.append([state, button(labels.DELETE, Action.teach_delete, course_id)])
+    if card.lessons:
+        rows.append([button(labels.PREVIEW, Action.lesson_open, card.lessons[0].id)])
+    rows.append([button(labels.MY_COURSES, Action.teach_page, 0)])
+    return InlineKeyboardMarkup(rows)
+
+
+def confirm(yes: Action, no: Action, object_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[button(labels.CONFIRM, yes, object_id), button(labels.CANCEL, no, object_id)]]
+    )
+
+
+def back_to_teaching() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(labels.MY_COURSES, Action.teach_page, 0)]])
+
+
+def levels(action: Action, *ids: int, skip: bool = False) -> InlineKeyboardMarkup:
+    """The difficulties as buttons (the wizard's also offers Skip)."""
+    rows = [
+        [button(level.value.title(), action, *ids, index) for index, level in enumerate(Difficulty)]
+    ]
+    if skip:
+        rows.append([button(labels.SKIP, Action.new_course_skip)])
+    return InlineKeyboardMarkup(rows)
+
+
+def skip() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(labels.SKIP, Action.new_course_skip)]])
+
+
+def lesson_done() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(labels.DONE, Action.lesson_add_done)]])
+
+
+def lesson_management(lesson: Lesson) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                button(labels.UP, Action.lesson_up, lesson.id),
+                button(labels.DOWN, Action.lesson_down, lesson.id),
+            ],
+            [
+                button(labels.PREVIEW, Action.lesson_open, lesson.id),
+                button(labels.DELETE, Action.lesson_delete, lesson.id),
+            ],
+            [button(labels.BACK_TO_COURSE, Action.teach_open, lesson.course_id)],
+        ]
+    )

@@ -8,7 +8,7 @@ from bot.formatting import escape, progress_bar
 from db.catalog import CatalogPage, CourseCard
 from db.errors import DomainError, Reason
 from db.learning import CourseProgress, LessonView
-from db.models import AttemptStatus, QuestionType, QuizAttempt, Role
+from db.models import AttemptStatus, Course, Lesson, QuestionType, QuizAttempt, Role
 from db.paging import Page
 from db.quizzes import (
     MAX_TEXT_ANSWER,
@@ -18,6 +18,7 @@ from db.quizzes import (
     QuizInfo,
     ReviewItem,
 )
+from db.teaching import CourseManagement, TeachingEntry
 
 GENERIC_ERROR = "Sorry, something went wrong on our side. Please try again."
 STALE_BUTTON = "This button is no longer valid."
@@ -60,6 +61,21 @@ class labels:
     ACCEPT = "✅ Accept"
     REJECT = "❌ Reject"
     NEXT_ANSWER = "⏭ Next answer"
+    SKIP = "⏭ Skip"
+    DONE = "✅ Done"
+    PUBLISH = "📢 Publish"
+    UNPUBLISH = "🙈 Unpublish"
+    DELETE = "🗑 Delete"
+    CONFIRM = "✅ Confirm"
+    CANCEL = "✖️ Cancel"
+    ADD_LESSON = "➕ Add lesson"
+    SET_KEY = "🔑 Set key"
+    CLEAR_KEY = "🔓 Clear key"
+    PREVIEW = "👁 Preview"
+    UP = "⬆️ Up"
+    DOWN = "⬇️ Down"
+    MY_COURSES = "⬅️ Back to my courses"
+    EDIT = "✏️"
     CONFIRM_WITHOUT_COMMENT = "✔️ Confirm without comment"
 
     @staticmethod
@@ -78,6 +94,14 @@ REFUSALS: dict[Reason, str] = {
     Reason.role_required: "This is for {role}s.",
     Reason.last_admin: "The last admin cannot give up the admin role.",
     Reason.no_such_course: "There is no course {course_id}.",
+    Reason.step_has_passed: "This step has passed. Start again when you are ready.",
+    Reason.one_medium_per_lesson: (
+        "A lesson has one photo, video, document or audio; send text for the rest, or press Done."
+    ),
+    Reason.lesson_content_kind: (
+        "Please send text (formatting is kept), or a photo, video, document or audio with a "
+        "caption."
+    ),
     Reason.course_not_available: "This course is not available.",
     Reason.course_closed: "This course is not open for enrollment.",
     Reason.course_has_no_lessons: "This course has no lessons yet.",
@@ -119,6 +143,17 @@ REFUSALS: dict[Reason, str] = {
     Reason.comment_too_long: "Please keep the comment under {limit} characters.",
     Reason.type_as_text: "Please type your answer as a text message, or /cancel.",
     Reason.course_file: "{detail}",
+    # Instructor authoring (db.teaching)
+    Reason.field_empty: "The {field} can't be empty.",
+    Reason.field_too_long: "The {field} can be at most {limit} characters long.",
+    Reason.field_unstorable: "The {field} holds a character that can't be saved. Please remove it.",
+    Reason.duration_out_of_range: "The duration is a whole number of minutes, from 0 to {limit}.",
+    Reason.difficulty_unknown: "Choose a difficulty: beginner, intermediate or advanced.",
+    Reason.publish_needs_a_lesson: "Add a lesson before publishing this course.",
+    Reason.published_course_keeps_a_lesson: (
+        "A published course needs at least one lesson: add another one first, or unpublish it."
+    ),
+    Reason.lesson_at_edge: "This lesson can't move further that way.",
 }
 
 
@@ -139,7 +174,11 @@ COMMANDS: dict[Role, list[tuple[str, str]]] = {
         ("help", "What I can do"),
         ("cancel", "Leave the current dialog"),
     ],
-    Role.instructor: [("review", "Grade free-text quiz answers")],
+    Role.instructor: [
+        ("newcourse", "Create a course"),
+        ("teach", "Your courses: lessons, publishing"),
+        ("review", "Grade free-text quiz answers"),
+    ],
     Role.admin: [],
 }
 
@@ -167,6 +206,16 @@ def help_text(role: Role) -> str:
     lines = ["<b>What I can do</b>", ""]
     lines += [f"/{name} — {escape(description)}" for name, description in commands_for(role)]
     lines += ["", "Tip: /courses python searches the catalog by title or category."]
+    if role.rank >= Role.instructor.rank:
+        lines += [
+            "",
+            "<b>Authoring</b>",
+            "/newcourse asks for a title, a description (your formatting is kept), a category, "
+            "a difficulty and a duration; the course starts as a draft.",
+            "/teach opens a course's card: edit its fields, set an enrollment key, ➕ Add lesson "
+            "(send text, or a photo, video, document or audio with a caption, in one or more "
+            "messages, then ✅ Done), reorder or delete lessons, 👁 Preview, 📢 Publish.",
+        ]
     return "\n".join(lines)
 
 
@@ -453,3 +502,135 @@ def review_verdict(quiz_title: str, course_title: str, accept: bool, comment: st
     mark = "✅" if accept else "❌"
     head = f"{mark} Your answers to <b>{escape(quiz_title)}</b> ({escape(course_title)}) {outcome}."
     return head + (f"\n💬 {escape(comment)}" if comment else "")
+
+
+# -- authoring (/newcourse, /teach) ----------------------------------------------------------------
+
+COURSE_FIELD_NAMES = {
+    "title": "title",
+    "description": "description",
+    "category": "category",
+    "difficulty": "difficulty",
+    "duration_minutes": "duration",
+}
+COURSE_FIELDS = tuple(COURSE_FIELD_NAMES)  # their order is their index in callback data
+PUBLISHED_TOAST = "Published 📢"
+UNPUBLISHED_TOAST = "Unpublished"
+DELETED_TOAST = "Deleted 🗑"
+LESSON_ADDED_TOAST = "Lesson added ✅"
+SAVED = "Saved ✅"
+KEY_SET = "🔑 The enrollment key is set. Students type it when they enroll."
+KEY_CLEARED = "Key cleared"
+ASK_ENROLLMENT_KEY = (
+    "Type the enrollment key students will need (1 to 128 characters; it is stored hashed), "
+    "or /cancel."
+)
+ASK_DIFFICULTY = "How hard is it? Choose the difficulty."
+NEW_COURSE_CANCELLED = "Cancelled. No course was created. /newcourse starts again."
+LESSON_CANCELLED = "Cancelled. No lesson was added."
+ASK_LESSON_CONTENT = (
+    "Now send the lesson: text (your formatting is kept), or a photo, video, document or audio "
+    "with a caption. A long lesson can take several messages. Press ✅ Done when it is complete, "
+    "or /cancel."
+)
+
+SEND_CONTENT_FIRST = "Send the lesson's content first, then press Done."
+_WIZARD_PROMPTS = {
+    "title": "📝 A new course. What is its <b>title</b>? (/cancel stops)",
+    "description": ("Describe the course in a message (formatting is kept), or press Skip."),
+    "category": "Which <b>category</b> is it in (for example Programming)? Or press Skip.",
+    "duration_minutes": "About how many <b>minutes</b> does it take? Type a number, or press Skip.",
+}
+
+
+def wizard_prompt(step: str) -> str:
+    return _WIZARD_PROMPTS[step]
+
+
+def course_created(title: str) -> str:
+    return (
+        f"✅ <b>{escape(title)}</b> is created as a draft. Add lessons, then publish it when "
+        "it is ready."
+    )
+
+
+def ask_new_value(field: str, course: Course) -> str:
+    name = COURSE_FIELD_NAMES[field]
+    return f"Type the new {name} of <b>{escape(course.title)}</b>, or /cancel."
+
+
+def teaching(page: Page[TeachingEntry]) -> str:
+    if not page.items:
+        return "You have no courses yet. /newcourse creates one."
+    lines = ["<b>🧑‍🏫 Your courses</b>"]
+    if page.pages > 1:
+        lines.append(f"page {page.page + 1} of {page.pages}")
+    for entry in page.items:
+        state = "📢 published" if entry.course.is_published else "📝 draft"
+        lines += [
+            "",
+            f"<b>{escape(entry.course.title)}</b> · {state}",
+            f"{entry.lesson_count} lessons · {entry.enrolled_count} enrolled",
+        ]
+    return "\n".join(lines)
+
+
+def course_management(card: CourseManagement) -> str:
+    course = card.course
+    state = "📢 published" if course.is_published else "📝 draft (not in the catalog)"
+    lines = [
+        f"<b>{escape(course.title)}</b> · {state}",
+        f"Category: {escape(course.category) or '—'} · Difficulty: {course.difficulty.value} · "
+        f"Duration: {duration(course.duration_minutes)}",
+        f"Enrollment key: {'set 🔑' if card.has_key else 'none'} · Enrolled: {card.enrolled_count}",
+        "",
+        course.description or "<i>No description yet.</i>",
+        "",
+        f"<b>Lessons ({len(card.lessons)})</b>",
+    ]
+    if not card.lessons:
+        lines.append("None yet: ➕ Add lesson. A course needs one before it can be published.")
+    for number, lesson in enumerate(card.lessons, start=1):
+        marks = (" 📝 quiz" if lesson.has_quiz else "") + (" 📎" if lesson.media_kind else "")
+        lines.append(f"{number}. {escape(lesson.title)}{marks}")
+    return "\n".join(lines)
+
+
+def confirm_course_deletion(title: str, enrolled: int) -> str:
+    students = "1 student is" if enrolled == 1 else f"{enrolled} students are"
+    return (
+        f"🗑 Delete <b>{escape(title)}</b>? {students} enrolled; their progress in it will be "
+        "lost. This cannot be undone."
+    )
+
+
+def course_deleted(title: str) -> str:
+    return f"🗑 <b>{escape(title)}</b> was deleted."
+
+
+def ask_lesson_title(course_title: str) -> str:
+    return f"➕ A new lesson for <b>{escape(course_title)}</b>. What is its title? (/cancel stops)"
+
+
+def lesson_part_received(count: int) -> str:
+    parts = "1 message" if count == 1 else f"{count} messages"
+    return f"Got it ({parts}). Send more, or press ✅ Done."
+
+
+def lesson_added(title: str) -> str:
+    return f"✅ Lesson <b>{escape(title)}</b> added. Enrolled students see it in the course."
+
+
+def lesson_management(lesson: Lesson, course: Course) -> str:
+    media = f"\nMedia: {lesson.media_kind.value}" if lesson.media_kind else ""
+    return (
+        f"📘 <b>{escape(lesson.title)}</b>\nCourse: {escape(course.title)}{media}\n\n"
+        "👁 Preview shows it exactly as a student receives it."
+    )
+
+
+def confirm_lesson_deletion(lesson_title: str, course_title: str) -> str:
+    return (
+        f"🗑 Delete the lesson <b>{escape(lesson_title)}</b> from {escape(course_title)}? "
+        "Students' progress is recounted."
+    )

@@ -18,6 +18,9 @@ class Reason(StrEnum):
     role_required = auto()  # role
     last_admin = auto()
     no_such_course = auto()  # course_id
+    step_has_passed = auto()
+    one_medium_per_lesson = auto()
+    lesson_content_kind = auto()
     course_not_available = auto()
     course_closed = auto()
     course_has_no_lessons = auto()
@@ -57,6 +60,15 @@ class Reason(StrEnum):
     comment_too_long = auto()  # limit
     type_as_text = auto()
     course_file = auto()  # detail: the place in the file and what is wrong there
+    # Instructor authoring (db.teaching)
+    field_empty = auto()  # field
+    field_too_long = auto()  # field, limit
+    field_unstorable = auto()  # field
+    duration_out_of_range = auto()  # limit
+    difficulty_unknown = auto()
+    publish_needs_a_lesson = auto()
+    published_course_keeps_a_lesson = auto()
+    lesson_at_edge = auto()
 
 
 class DomainError(Exception):

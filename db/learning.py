@@ -20,6 +20,7 @@ from db.throttle import (
     LOCKOUT,
     TooManyGuesses,
     check_guesses,
+    course_key_scope,
     forget_guesses,
     record_wrong_guess,
 )
@@ -128,7 +129,7 @@ async def enroll(
 async def _check_key(session: AsyncSession, student: User, course: Course, key: str | None) -> None:
     if key is None:
         raise KeyRequired(Reason.key_required)
-    scope = f"course-key:{course.id}"
+    scope = course_key_scope(course.id)
     await check_guesses(session, student, scope)
     hashed = course.enrollment_key_hash
     assert hashed is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, case, cast, func, literal, select, update
+from sqlalchemy import Integer, Numeric, case, cast, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import TS, Enrollment, Lesson, LessonCompletion, utcnow
@@ -38,7 +38,14 @@ async def recompute_progress(
         .scalar_subquery()
     )
     finished = (total > 0) & (done >= total)
-    rounded = cast(func.round(100.0 * done / func.nullif(total, 0)), Integer)
+    # Halves round up on both backends: SQLite rounds a REAL half away from zero, PostgreSQL
+    # does so for NUMERIC but rounds a float half to even (1 of 8 lessons would show 12 %).
+    share = (
+        100.0 * done / func.nullif(total, 0)
+        if _is_sqlite(session)
+        else cast(100 * done, Numeric) / func.nullif(total, 0)
+    )
+    rounded = cast(func.round(share), Integer)
     percentage = case(
         (finished, 100),
         (total == 0, 0),

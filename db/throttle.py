@@ -79,6 +79,20 @@ def _unlocked_since(row: GuessThrottle, now: datetime) -> bool:
     return row.locked_until is not None and row.locked_until <= now
 
 
+def course_key_scope(course_id: int) -> str:
+    """The scope of guesses at one course's enrollment key."""
+    return f"course-key:{course_id}"
+
+
+async def forget_scope(session: AsyncSession, scope: str) -> None:
+    """Everyone's count for a scope that is gone (a deleted course: its id may come back)."""
+    await session.execute(
+        delete(GuessThrottle)
+        .where(GuessThrottle.scope == scope)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def forget_guesses(session: AsyncSession, user: User, scope: str) -> None:
     """A right guess clears the count."""
     await session.execute(

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from bot.texts import refusal
 from db.dialogs import dialog_of, expire_dialogs, open_dialog
 from db.engine import Database
-from db.models import GuessThrottle, User, utcnow
+from db.models import GuessThrottle, Role, User, utcnow
 from db.throttle import (
     LOCKOUT,
     MAX_WRONG_GUESSES,
@@ -101,3 +101,21 @@ async def test_expired_dialogs_are_closed_once(database: Database):
         assert (
             dialog is not None and dialog.kind == "enroll-key" and dialog.data == {"course_id": 7}
         )
+
+
+async def test_deleting_a_course_forgets_the_guesses_at_its_key(database: Database):
+    from db.teaching import delete_course
+    from db.throttle import course_key_scope
+    from tests.conftest import make_course
+
+    owner = await make_user(database, 1, Role.instructor, "Owner")
+    ann = await make_user(database, 2)
+    course = await make_course(database, owner, key="sesame")
+    async with database.session() as session:
+        await record_wrong_guess(session, ann, course_key_scope(course.id))
+        await record_wrong_guess(session, ann, "course-key:999")
+    async with database.session() as session:
+        await delete_course(session, owner, course.id)
+    async with database.session() as session:
+        scopes = list(await session.scalars(select(GuessThrottle.scope)))
+    assert scopes == ["course-key:999"], "a new course that reuses the id starts with no lockout"

@@ -244,3 +244,16 @@ async def test_concurrent_completions_never_lose_progress(database):
     async with database.session() as session:
         [row] = await my_progress(session, student)
         assert (row.done, row.percentage) == (6, 100) and row.completed_at is not None
+
+
+async def test_progress_rounds_halves_up_on_every_backend(database):
+    teacher = await make_user(database, 1, Role.instructor)
+    student = await make_user(database, 2)
+    course = await make_course(database, teacher, lessons=8)
+    async with database.session() as session:
+        await enroll(session, student, course.id)
+        first = await session.scalar(
+            select(Lesson.id).where(Lesson.course_id == course.id).order_by(Lesson.order_index)
+        )
+        outcome, _ = await complete_lesson(session, student, first)
+    assert outcome.progress == 13, "1 of 8 is 12.5 %, shown as 13 % (PostgreSQL said 12)"

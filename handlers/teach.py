@@ -1,0 +1,396 @@
+"""Authoring in the chat: /newcourse, /teach, a course's management card, and its lessons.
+
+/newcourse is a wizard (a dialog with steps, stored with the account, so a half-written course
+survives a restart)::
+
+    /newcourse ─► title ─► description ─► category ─► difficulty ─► duration ─► draft's card
+                            [Skip]          [Skip]       [buttons]     [Skip]
+
+A lesson is added the same way: its title, then its content in one or more messages (text with
+its formatting, or a photo, video, document or audio with a caption), finished with ✅ Done.
+A wizard's own buttons (Skip, a difficulty, Done) carry the wizard on: every button leaves the
+open dialog, and these reopen it at the next step from ``turn.left_dialog``, so a stale one
+(after /cancel or a restart that timed out) only says the step has passed.
+
+Every handler is for instructors (admins too); ownership is checked in ``db.teaching`` on
+every update.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Message, Update
+
+from bot import keyboards, texts
+from bot.callbacks import Action
+from bot.coursefile import check_html
+from db.dialogs import Dialog, close_dialog, open_dialog
+from db.errors import Conflict, Invalid, Reason
+from db.models import Difficulty, MediaKind, Role
+from db.teaching import (
+    add_lesson,
+    course_management,
+    create_draft,
+    delete_course,
+    delete_lesson,
+    managed_lesson,
+    move_lesson,
+    publish,
+    set_enrollment_key,
+    teaching_page,
+    unpublish,
+    update_course,
+    validate_course_field,
+)
+from handlers.common import Context, Turn, button, command, dialog_step
+
+NEW_COURSE = "new-course"
+EDIT_FIELD = "course-edit"
+SET_KEY = "course-key"
+ADD_LESSON = "lesson-add"
+INSTRUCTOR = Role.instructor
+
+# The wizard's steps in order; the optional ones can be skipped.
+WIZARD = texts.COURSE_FIELDS
+OPTIONAL = frozenset({"description", "category", "difficulty", "duration_minutes"})
+LEVELS = list(Difficulty)
+
+
+# -- /teach and the management card --------------------------------------------------------------
+
+
+@command("teach", role=INSTRUCTOR)
+async def cmd_teach(update: Update, context: Context, turn: Turn) -> None:
+    """Your courses (admins: yours, then everyone's), with their state and counts."""
+    page = await teaching_page(turn.session, turn.user, 0)
+    turn.reply(texts.teaching(page), keyboards.teaching(page))
+
+
+@button(Action.teach_page, role=INSTRUCTOR)
+async def on_teach_page(update: Update, context: Context, turn: Turn) -> None:
+    page = await teaching_page(turn.session, turn.user, turn.args[0])
+    turn.show(texts.teaching(page), keyboards.teaching(page))
+
+
+async def show_card(turn: Turn, course_id: int, *, new: bool = False) -> None:
+    """The course's management card, in place of the pressed message (or as a new one)."""
+    card = await course_management(turn.session, turn.user, course_id)
+    text, markup = texts.course_management(card), keyboards.course_management(card)
+    if new:
+        turn.reply_long(text, markup)
+    else:
+        turn.show(text, markup)
+
+
+@button(Action.teach_open, role=INSTRUCTOR)
+async def on_teach_open(update: Update, context: Context, turn: Turn) -> None:
+    await show_card(turn, turn.args[0])
+
+
+@button(Action.teach_publish, role=INSTRUCTOR)
+async def on_publish(update: Update, context: Context, turn: Turn) -> None:
+    """Publish: in the catalog from now on (a course needs a lesson first)."""
+    await publish(turn.session, turn.user, turn.args[0])
+    turn.answer(texts.PUBLISHED_TOAST)
+    await show_card(turn, turn.args[0])
+
+
+@button(Action.teach_unpublish, role=INSTRUCTOR)
+async def on_unpublish(update: Update, context: Context, turn: Turn) -> None:
+    """Unpublish: out of the catalog; enrolled students keep their access."""
+    await unpublish(turn.session, turn.user, turn.args[0])
+    turn.answer(texts.UNPUBLISHED_TOAST)
+    await show_card(turn, turn.args[0])
+
+
+@button(Action.teach_delete, role=INSTRUCTOR)
+async def on_delete(update: Update, context: Context, turn: Turn) -> None:
+    """Delete asks first, saying how many students are enrolled."""
+    card = await course_management(turn.session, turn.user, turn.args[0])
+    turn.show(
+        texts.confirm_course_deletion(card.course.title, card.enrolled_count),
+        keyboards.confirm(Action.teach_delete_confirm, Action.teach_open, card.course.id),
+    )
+
+
+@button(Action.teach_delete_confirm, role=INSTRUCTOR)
+async def on_delete_confirmed(update: Update, context: Context, turn: Turn) -> None:
+    title = await delete_course(turn.session, turn.user, turn.args[0])
+    turn.answer(texts.DELETED_TOAST)
+    turn.show(texts.course_deleted(title), keyboards.back_to_teaching())
+
+
+# -- editing the course's fields ------------------------------------------------------------------
+
+
+@button(Action.teach_edit, role=INSTRUCTOR)
+async def on_edit(update: Update, context: Context, turn: Turn) -> None:
+    """Edit one field: the difficulty with buttons, the others by typing the new value."""
+    course_id, index = turn.args
+    if index >= len(WIZARD):
+        turn.answer(texts.STALE_BUTTON, alert=True)
+        return
+    card = await course_management(turn.session, turn.user, course_id)
+    field = WIZARD[index]
+    if field == "difficulty":
+        turn.reply(texts.ASK_DIFFICULTY, keyboards.levels(Action.teach_level, card.course.id))
+        return
+    open_dialog(turn.user, EDIT_FIELD, course_id=card.course.id, field=field)
+    turn.reply(texts.ask_new_value(field, card.course))
+
+
+@dialog_step(EDIT_FIELD, cancelled=texts.CANCELLED, role=INSTRUCTOR)
+async def on_edit_value(update: Update, context: Context, turn: Turn) -> None:
+    assert turn.dialog is not None
+    course_id, field = turn.dialog.data["course_id"], turn.dialog.data["field"]
+    value = _typed_value(turn, field)
+    await update_course(turn.session, turn.user, course_id, **{field: value})
+    close_dialog(turn.user)
+    turn.reply(texts.SAVED)
+    await show_card(turn, course_id, new=True)
+
+
+@button(Action.teach_level, role=INSTRUCTOR)
+async def on_level(update: Update, context: Context, turn: Turn) -> None:
+    course_id, index = turn.args
+    level = _level(index)
+    await update_course(turn.session, turn.user, course_id, difficulty=level)
+    turn.answer(texts.SAVED)
+    await show_card(turn, course_id)
+
+
+@button(Action.teach_key, role=INSTRUCTOR)
+async def on_key(update: Update, context: Context, turn: Turn) -> None:
+    card = await course_management(turn.session, turn.user, turn.args[0])
+    open_dialog(turn.user, SET_KEY, course_id=card.course.id)
+    turn.reply(texts.ASK_ENROLLMENT_KEY)
+
+
+@dialog_step(SET_KEY, cancelled=texts.CANCELLED, role=INSTRUCTOR)
+async def on_key_typed(update: Update, context: Context, turn: Turn) -> None:
+    assert turn.dialog is not None
+    course_id = turn.dialog.data["course_id"]
+    await set_enrollment_key(turn.session, turn.user, course_id, turn.typed_text().strip())
+    close_dialog(turn.user)
+    turn.reply(texts.KEY_SET)
+    await show_card(turn, course_id, new=True)
+
+
+@button(Action.teach_key_clear, role=INSTRUCTOR)
+async def on_key_clear(update: Update, context: Context, turn: Turn) -> None:
+    await set_enrollment_key(turn.session, turn.user, turn.args[0], None)
+    turn.answer(texts.KEY_CLEARED)
+    await show_card(turn, turn.args[0])
+
+
+# -- /newcourse ------------------------------------------------------------------------------------
+
+
+@command("newcourse", role=INSTRUCTOR)
+async def cmd_newcourse(update: Update, context: Context, turn: Turn) -> None:
+    """Start the wizard; the course is created as a draft at its last step."""
+    open_dialog(turn.user, NEW_COURSE, step=WIZARD[0])
+    _ask(turn, WIZARD[0])
+
+
+def _ask(turn: Turn, step: str) -> None:
+    if step == "difficulty":
+        turn.reply(texts.ASK_DIFFICULTY, keyboards.levels(Action.new_course_level, skip=True))
+    else:
+        turn.reply(texts.wizard_prompt(step), keyboards.skip() if step in OPTIONAL else None)
+
+
+async def _next(turn: Turn, data: dict[str, Any], step: str) -> None:
+    """After ``step``: ask the next one, or create the draft after the last."""
+    following = WIZARD.index(step) + 1
+    if following < len(WIZARD):
+        open_dialog(turn.user, NEW_COURSE, step=WIZARD[following], **data)
+        _ask(turn, WIZARD[following])
+        return
+    course = await create_draft(turn.session, turn.user, **data)
+    close_dialog(turn.user)
+    turn.reply(texts.course_created(course.title))
+    await show_card(turn, course.id, new=True)
+
+
+def _wizard_data(dialog: Dialog) -> dict[str, Any]:
+    return {key: value for key, value in dialog.data.items() if key != "step"}
+
+
+async def _wizard_step(update: Update, context: Context, turn: Turn) -> None:
+    """A typed answer to the wizard's current step."""
+    assert turn.dialog is not None
+    step = turn.dialog.step
+    data = _wizard_data(turn.dialog)
+    data[step] = _typed_value(turn, step)
+    await _next(turn, data, step)
+
+
+for _step in WIZARD:
+    dialog_step(NEW_COURSE, _step, cancelled=texts.NEW_COURSE_CANCELLED, role=INSTRUCTOR)(
+        _wizard_step
+    )
+
+
+def _wizard_at(turn: Turn, *steps: str) -> Dialog:
+    """The wizard the pressed button belongs to, if it is still at one of ``steps``."""
+    dialog = turn.left_dialog
+    if dialog is None or dialog.kind != NEW_COURSE or dialog.step not in steps:
+        raise Conflict(Reason.step_has_passed)
+    return dialog
+
+
+@button(Action.new_course_skip, role=INSTRUCTOR)
+async def on_skip(update: Update, context: Context, turn: Turn) -> None:
+    dialog = _wizard_at(turn, *OPTIONAL)
+    await _next(turn, _wizard_data(dialog), dialog.step)
+
+
+@button(Action.new_course_level, role=INSTRUCTOR)
+async def on_wizard_level(update: Update, context: Context, turn: Turn) -> None:
+    dialog = _wizard_at(turn, "difficulty")
+    data = _wizard_data(dialog) | {"difficulty": _level(turn.args[0])}
+    await _next(turn, data, "difficulty")
+
+
+def _typed_value(turn: Turn, field: str) -> Any:
+    """A typed course field, checked by the one validation in ``db.teaching`` (a difficulty
+    may be typed by name too). The description keeps its formatting: the HTML Telegram gives
+    for the message, checked like a course file's."""
+    message = turn.update.effective_message
+    text = turn.typed_text()
+    if field == "description" and isinstance(message, Message) and message.text_html:
+        text = message.text_html
+        _check_markup(text)
+    return validate_course_field(field, text)
+
+
+def _check_markup(html: str) -> None:
+    try:
+        check_html(html)
+    except ValueError:
+        raise Invalid(Reason.lesson_content_kind) from None
+
+
+def _level(index: int) -> Difficulty:
+    if not 0 <= index < len(LEVELS):
+        raise Invalid(Reason.difficulty_unknown)
+    return LEVELS[index]
+
+
+# -- lessons ---------------------------------------------------------------------------------------
+
+
+@button(Action.lesson_add, role=INSTRUCTOR)
+async def on_lesson_add(update: Update, context: Context, turn: Turn) -> None:
+    card = await course_management(turn.session, turn.user, turn.args[0])
+    open_dialog(turn.user, ADD_LESSON, step="title", course_id=card.course.id)
+    turn.reply(texts.ask_lesson_title(card.course.title))
+
+
+@dialog_step(ADD_LESSON, "title", cancelled=texts.LESSON_CANCELLED, role=INSTRUCTOR)
+async def on_lesson_title(update: Update, context: Context, turn: Turn) -> None:
+    assert turn.dialog is not None
+    title = validate_course_field("title", turn.typed_text())
+    course_id = turn.dialog.data["course_id"]
+    open_dialog(turn.user, ADD_LESSON, step="content", course_id=course_id, title=title, parts=[])
+    turn.reply(texts.ASK_LESSON_CONTENT)
+
+
+@dialog_step(ADD_LESSON, "content", cancelled=texts.LESSON_CANCELLED, role=INSTRUCTOR)
+async def on_lesson_content(update: Update, context: Context, turn: Turn) -> None:
+    """One message of the lesson: its formatted text, or a medium and its caption."""
+    assert turn.dialog is not None
+    data = dict(turn.dialog.data)
+    message = update.effective_message
+    assert isinstance(message, Message)
+    media = _media_of(message)
+    if media is not None:
+        if data.get("media_kind"):
+            raise Invalid(Reason.one_medium_per_lesson)
+        data["media_kind"], data["media_file_id"] = media
+        part = message.caption_html or ""
+    elif message.text is not None:
+        part = message.text_html
+    else:
+        raise Invalid(Reason.lesson_content_kind)
+    if part:
+        _check_markup(part)
+    if part:
+        data["parts"] = [*data.get("parts", []), part]
+    data["received"] = data.get("received", 0) + 1
+    open_dialog(turn.user, ADD_LESSON, **data)
+    turn.reply(texts.lesson_part_received(data["received"]), keyboards.lesson_done())
+
+
+def _media_of(message: Message) -> tuple[str, str] | None:
+    if message.photo:
+        return MediaKind.photo.value, message.photo[-1].file_id
+    for kind in (MediaKind.video, MediaKind.document, MediaKind.audio):
+        attachment = getattr(message, kind.value)
+        if attachment is not None:
+            return kind.value, attachment.file_id
+    return None
+
+
+@button(Action.lesson_add_done, role=INSTRUCTOR)
+async def on_lesson_done(update: Update, context: Context, turn: Turn) -> None:
+    """Done: the lesson is added (last), and enrolled students' progress stays true."""
+    dialog = turn.left_dialog
+    if dialog is None or dialog.kind != ADD_LESSON or dialog.step != "content":
+        raise Conflict(Reason.step_has_passed)
+    data = dialog.data
+    if not data.get("parts") and not data.get("media_kind"):
+        open_dialog(turn.user, ADD_LESSON, **data)  # still waiting for the content
+        turn.answer(texts.SEND_CONTENT_FIRST, alert=True)
+        return
+    lesson = await add_lesson(
+        turn.session,
+        turn.user,
+        data["course_id"],
+        title=data["title"],
+        content="\n\n".join(data.get("parts", [])),
+        media_kind=MediaKind(data["media_kind"]) if data.get("media_kind") else None,
+        media_file_id=data.get("media_file_id"),
+    )
+    turn.answer(texts.LESSON_ADDED_TOAST)
+    turn.reply(texts.lesson_added(lesson.title))
+    await show_card(turn, data["course_id"], new=True)
+
+
+@button(Action.lesson_manage, role=INSTRUCTOR)
+async def on_lesson_manage(update: Update, context: Context, turn: Turn) -> None:
+    lesson, course = await managed_lesson(turn.session, turn.user, turn.args[0])
+    turn.show(texts.lesson_management(lesson, course), keyboards.lesson_management(lesson))
+
+
+async def _move(turn: Turn, offset: int) -> None:
+    lesson = await move_lesson(turn.session, turn.user, turn.args[0], offset)
+    await show_card(turn, lesson.course_id)
+
+
+@button(Action.lesson_up, role=INSTRUCTOR)
+async def on_lesson_up(update: Update, context: Context, turn: Turn) -> None:
+    await _move(turn, -1)
+
+
+@button(Action.lesson_down, role=INSTRUCTOR)
+async def on_lesson_down(update: Update, context: Context, turn: Turn) -> None:
+    await _move(turn, +1)
+
+
+@button(Action.lesson_delete, role=INSTRUCTOR)
+async def on_lesson_delete(update: Update, context: Context, turn: Turn) -> None:
+    lesson, course = await managed_lesson(turn.session, turn.user, turn.args[0])
+    turn.show(
+        texts.confirm_lesson_deletion(lesson.title, course.title),
+        keyboards.confirm(Action.lesson_delete_confirm, Action.lesson_manage, lesson.id),
+    )
+
+
+@button(Action.lesson_delete_confirm, role=INSTRUCTOR)
+async def on_lesson_delete_confirmed(update: Update, context: Context, turn: Turn) -> None:
+    course = await delete_lesson(turn.session, turn.user, turn.args[0])
+    turn.answer(texts.DELETED_TOAST)
+    await show_card(turn, course.id)

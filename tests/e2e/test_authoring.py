@@ -1,0 +1,203 @@
+"""Instructors author courses in the chat: /newcourse, /teach, the management card, lessons."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.callbacks import Action, encode
+from db.models import Course, Difficulty, Enrollment, Lesson
+from tests.e2e.conftest import TEACHER_ID, BotHarness, has_button, simple_course
+
+
+async def teacher_of(bot: BotHarness, user_id: int = TEACHER_ID, name: str = "Tess"):
+    """An instructor who has written to the bot (made one the way the CLI does)."""
+    async with bot.database.session() as session:
+        from db.accounts import raise_role
+        from db.models import Role
+
+        await raise_role(session, user_id, Role.instructor)
+    teacher = bot.emulator.user(user_id, name)
+    await teacher.send("/start")
+    return teacher
+
+
+async def courses(bot: BotHarness) -> list[Course]:
+    async with bot.database.session() as session:
+        return list(await session.scalars(select(Course).order_by(Course.id)))
+
+
+async def test_an_instructor_creates_a_course_with_the_wizard(bot: BotHarness):
+    tess = await teacher_of(bot)
+    [asked] = await tess.send("/newcourse")
+    assert "title" in asked.text
+    [refused] = await tess.send("x" * 201)
+    assert "at most 200" in refused.text, "an invalid value is explained and asked again"
+    await tess.send("Cooking <basics>")
+    assert has_button(tess.last, "Skip") and "Describe" in tess.last.text
+    await tess.send("Knives, heat and <i>taste</i>.")
+    await tess.press("Skip")  # no category
+    assert "difficulty" in tess.last.text.lower()
+    await tess.press("Intermediate")
+    [bad] = await tess.send("ninety")
+    assert "minutes" in bad.text or "100000" in bad.text.replace(",", "")
+    created = await tess.send("90")
+    card = created[-1]
+    assert "Cooking &lt;basics&gt;" not in card.text and "Cooking <basics>" in card.text
+    assert "draft" in card.text and has_button(card, "Publish") and has_button(card, "Add lesson")
+    [course] = await courses(bot)
+    assert course.title == "Cooking <basics>" and course.category == ""
+    assert course.difficulty == Difficulty.intermediate and course.duration_minutes == 90
+    assert not course.is_published
+
+
+async def test_the_wizard_survives_a_restart_and_can_be_cancelled(bot: BotHarness):
+    tess = await teacher_of(bot)
+    await tess.send("/newcourse")
+    await tess.send("Half written")
+    await bot.restart()
+    await tess.send("A description typed after the restart.")
+    assert "category" in tess.last.text
+    [cancelled] = await tess.send("/cancel")
+    assert cancelled.text == "Cancelled. No course was created. /newcourse starts again."
+    skip = await tess.press("Skip", message=tess.bot_messages[-2])
+    assert skip.show_alert and "step has passed" in skip.text
+    assert await courses(bot) == []
+
+
+async def test_publishing_needs_a_lesson_then_students_learn_it(bot: BotHarness):
+    tess = await teacher_of(bot)
+    await tess.send("/newcourse")
+    await tess.send("Gardening")
+    for _ in range(4):
+        await tess.press("Skip")
+    card = tess.last
+    refused = await tess.press("Publish", message=card)
+    assert refused.show_alert and "lesson" in refused.text
+
+    await tess.press("Add lesson", message=card)
+    await tess.send("Soil")
+    await tess.send("Soil is <b>alive</b>.")
+    await tess.send("Second part of the same lesson.")
+    assert "2 messages" in tess.last.text and has_button(tess.last, "Done")
+    await tess.press("Done")
+    card = tess.last
+    assert "1. Soil" in card.text
+    await tess.press("Publish", message=card)
+    assert "published" in card.text
+
+    [course] = await courses(bot)
+    ann = bot.emulator.user(3001, "Ann")
+    await ann.send(f"/start course-{course.id}")
+    await ann.press("Enroll")
+    await ann.press("Continue")
+    lesson = ann.last
+    assert "Soil is" in lesson.text and "Second part of the same lesson." in lesson.text
+    mark = ann.mark()
+    await ann.press("Complete")
+    assert any("100%" in m.text for m in ann.since(mark))
+
+    # A new lesson: Ann's 100 % drops and her completion date clears.
+    await tess.press("Add lesson", message=card)
+    await tess.send("Water")
+    await tess.send("Water it.")
+    await tess.press("Done")
+    async with bot.database.session() as session:
+        enrollment = await session.scalar(select(Enrollment))
+        assert enrollment.progress_percentage == 50 and enrollment.completed_at is None
+
+
+async def test_lessons_are_reordered_and_deleted_with_confirmation(bot: BotHarness):
+    tess = await teacher_of(bot)
+    course = await bot.course(simple_course(title="Order", lessons=3))
+    [listing] = await tess.send("/teach")
+    assert "Order" in listing.text and "3 lessons" in listing.text
+    await tess.press("Order")
+    await tess.press("3. Lesson 3")
+    await tess.press("Up")
+    assert "2. Lesson 3" in tess.last.text
+    await tess.press("2. Lesson 3")
+    await tess.press("Delete")
+    assert "Delete the lesson" in tess.last.text
+    await tess.press("Confirm")
+    async with bot.database.session() as session:
+        titles = list(
+            await session.scalars(
+                select(Lesson.title)
+                .where(Lesson.course_id == course.id)
+                .order_by(Lesson.order_index)
+            )
+        )
+    assert titles == ["Lesson 1", "Lesson 2"]
+
+
+async def test_a_course_is_deleted_only_after_confirming_with_the_enrolled_count(bot: BotHarness):
+    tess = await teacher_of(bot)
+    course = await bot.course(simple_course(title="Doomed", lessons=1))
+    ann = bot.emulator.user(3001, "Ann")
+    await ann.send(f"/start course-{course.id}")
+    await ann.press("Enroll")
+    await tess.send("/teach")
+    await tess.press("Doomed")
+    await tess.press("Delete")
+    assert "1 student is enrolled" in tess.last.text
+    await tess.press("Cancel")
+    assert has_button(tess.last, "Publish") or has_button(tess.last, "Unpublish")
+    await tess.press("Delete")
+    await tess.press("Confirm")
+    assert "was deleted" in tess.last.text
+    assert await courses(bot) == []
+    stale = await ann.press("Continue")
+    assert stale.show_alert, "the student's old button answers with a short alert"
+
+
+async def test_forged_authoring_buttons_change_nothing(bot: BotHarness):
+    tess = await teacher_of(bot)
+    other = await teacher_of(bot, 900_777, "Otto")
+    course = await bot.course(simple_course(title="Mine", lessons=2, published=False))
+    async with bot.database.session() as session:
+        lesson_id = await session.scalar(select(Lesson.id).where(Lesson.course_id == course.id))
+    ann = bot.emulator.user(3001, "Ann")
+    [anchor] = await ann.send("/help")
+    [other_anchor] = await other.send("/help")
+    forged = [
+        encode(Action.teach_publish, course.id),
+        encode(Action.teach_delete_confirm, course.id),
+        encode(Action.teach_edit, course.id, 0),
+        encode(Action.teach_level, course.id, 2),
+        encode(Action.teach_key_clear, course.id),
+        encode(Action.lesson_add, course.id),
+        encode(Action.lesson_up, lesson_id),
+        encode(Action.lesson_delete_confirm, lesson_id),
+    ]
+    for data in forged:
+        answer = await ann.press_data(data, anchor.message_id)
+        assert answer.show_alert and "instructors" in answer.text, (data, answer)
+        answer = await other.press_data(data, other_anchor.message_id)
+        assert (answer.show_alert and "not available" in answer.text) or "no longer" in answer.text
+    async with bot.database.session() as session:
+        stored = await session.get(Course, course.id)
+        assert not stored.is_published and stored.difficulty == Difficulty.beginner
+        assert await session.scalar(select(func.count(Lesson.id))) == 2
+    assert tess.since(0)
+
+
+async def test_a_lesson_written_in_several_messages_survives_a_restart(bot: BotHarness):
+    tess = await teacher_of(bot)
+    course = await bot.course(simple_course(title="Long", lessons=1, published=False))
+    await tess.send("/teach")
+    await tess.press("Long")
+    await tess.press("Add lesson")
+    await tess.send("Part by part")
+    assert not has_button(tess.last, "Done"), "Done appears once there is content"
+    await tess.send("The first part.")
+    await bot.restart()
+    await tess.send("The second part, after a restart.")
+    assert "2 messages" in tess.last.text
+    await tess.press("Done")
+    async with bot.database.session() as session:
+        lesson = await session.scalar(
+            select(Lesson).where(Lesson.course_id == course.id, Lesson.title == "Part by part")
+        )
+    assert lesson.content == "The first part.\n\nThe second part, after a restart."
+    stale = await tess.press("Done", message=tess.bot_messages[-3])
+    assert stale.show_alert and "step has passed" in stale.text, "a second Done adds nothing"
