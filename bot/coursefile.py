@@ -5,7 +5,8 @@ all-or-nothing, and every error names its place (``lessons[2].quiz.questions[0]:
 the author has to find it in a file that may be long.
 
 Every value is bounded, so nothing out of range reaches the database (or overflows PostgreSQL's
-columns), and numbers must be whole numbers, never floats or booleans:
+columns), and numbers must be whole numbers, never floats or booleans. The bounds are
+``db.limits``, shared with chat authoring; they are:
 
 - ``duration_minutes`` 0 to 100000; ``passing_score`` 0 to 100; ``max_attempts`` 0 to 1000
   (0 means unlimited);
@@ -42,6 +43,24 @@ from db.authoring import (
 )
 from db.engine import Database
 from db.errors import Invalid, Reason
+from db.limits import (
+    MAX_CATEGORY_LENGTH,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_DURATION_MINUTES,
+    MAX_ENROLLMENT_KEY_LENGTH,
+    MAX_EXPLANATION_LENGTH,
+    MAX_LESSON_CONTENT_LENGTH,
+    MAX_MEDIA_FILE_ID_LENGTH,
+    MAX_OPTION_TEXT_LENGTH,
+    MAX_OPTIONS_PER_QUESTION,
+    MAX_PASSING_SCORE,
+    MAX_QUESTION_TEXT_LENGTH,
+    MAX_QUESTIONS_PER_QUIZ,
+    MAX_QUIZ_ATTEMPTS,
+    MAX_TITLE_LENGTH,
+    MIN_OPTIONS_PER_QUESTION,
+    UNSTORABLE_CHARACTERS,
+)
 from db.models import Course, Difficulty, MediaKind, QuestionType, Role
 
 __all__ = [
@@ -51,6 +70,7 @@ __all__ = [
     "dump_course",
     "export_course_file",
     "import_course_file",
+    "inferred_type",
     "parse_course",
 ]
 
@@ -396,8 +416,6 @@ def _load_json(text: str, filename: str) -> Any:
 
 T = TypeVar("T")
 _MISSING: Any = object()
-# Only escapes ("\0", "\ud800") can put these in a file; PostgreSQL can't store them.
-_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 
 
 def _shorten(text: str) -> str:
@@ -475,7 +493,8 @@ class _Fields:
             raise _fail(self.place(key), f"must be text, not {_describe(value)}")
         if required and not value.strip():
             raise _fail(self.place(key), "must not be empty")
-        if unstorable := _UNSTORABLE.search(value):
+        # Only escapes ("\0", "\ud800") can put these in a file.
+        if unstorable := UNSTORABLE_CHARACTERS.search(value):
             char = unstorable.group()
             what = "a NUL character" if char == "\0" else f"an unpaired surrogate \\u{ord(char):x}"
             raise _fail(
@@ -542,12 +561,12 @@ def _parse_option(value: Any, path: str) -> OptionDraft:
         )
     fields = _Fields(value, path, OPTION_FIELDS)
     return OptionDraft(
-        text=fields.text("text", max_length=100, required=True),
+        text=fields.text("text", max_length=MAX_OPTION_TEXT_LENGTH, required=True),
         correct=fields.boolean("correct", default=False),
     )
 
 
-def _inferred_type(options: list[OptionDraft]) -> QuestionType | None:
+def inferred_type(options: list[OptionDraft]) -> QuestionType | None:
     """What the options say the question is; None when they can't say (no correct option)."""
     if not options:
         return QuestionType.text
@@ -559,11 +578,15 @@ def _inferred_type(options: list[OptionDraft]) -> QuestionType | None:
 
 def _parse_question(value: Any, path: str) -> QuestionDraft:
     fields = _Fields(value, path, QUESTION_FIELDS)
-    text = fields.text("text", max_length=300, required=True)
+    text = fields.text("text", max_length=MAX_QUESTION_TEXT_LENGTH, required=True)
     explicit = fields.choice("type", QuestionType, _names(QuestionType))
     raw_options = fields.items("options") or []
-    if raw_options and not 2 <= len(raw_options) <= 10:
-        raise _fail(fields.place("options"), f"needs 2 to 10 options, not {len(raw_options)}")
+    if raw_options and not MIN_OPTIONS_PER_QUESTION <= len(raw_options) <= MAX_OPTIONS_PER_QUESTION:
+        raise _fail(
+            fields.place("options"),
+            f"needs {MIN_OPTIONS_PER_QUESTION} to {MAX_OPTIONS_PER_QUESTION} options, "
+            f"not {len(raw_options)}",
+        )
     options = [
         _parse_option(option, f"{fields.place('options')}[{index}]")
         for index, option in enumerate(raw_options)
@@ -583,7 +606,11 @@ def _parse_question(value: Any, path: str) -> QuestionDraft:
             fields.place("type"), "a text question has no options: remove the options or the type"
         )
     if explicit in (QuestionType.single_choice, QuestionType.multiple_choice) and not options:
-        raise _fail(path, f"a {explicit.value} question needs 2 to 10 options")
+        raise _fail(
+            path,
+            f"a {explicit.value} question needs "
+            f"{MIN_OPTIONS_PER_QUESTION} to {MAX_OPTIONS_PER_QUESTION} options",
+        )
     if options and correct == 0:
         raise _fail(path, "no correct option")
     if explicit is QuestionType.single_choice and correct > 1:
@@ -591,26 +618,29 @@ def _parse_question(value: Any, path: str) -> QuestionDraft:
             fields.place("type"),
             f"a single_choice question has exactly one correct option, not {correct}",
         )
-    question_type = explicit or _inferred_type(options)
+    question_type = explicit or inferred_type(options)
     assert question_type is not None  # options without a correct one were refused above
     return QuestionDraft(
         text=text,
         type=question_type,
         options=options,
-        explanation=fields.text("explanation", max_length=1000, default=None),
+        explanation=fields.text("explanation", max_length=MAX_EXPLANATION_LENGTH, default=None),
     )
 
 
 def _parse_quiz(value: Any, path: str) -> QuizDraft:
     fields = _Fields(value, path, QUIZ_FIELDS)
-    title = fields.text("title", max_length=200, required=True)
-    passing_score = fields.integer("passing_score", default=70, low=0, high=100)
-    max_attempts = fields.integer("max_attempts", default=0, low=0, high=1000)
+    title = fields.text("title", max_length=MAX_TITLE_LENGTH, required=True)
+    passing_score = fields.integer("passing_score", default=70, low=0, high=MAX_PASSING_SCORE)
+    max_attempts = fields.integer("max_attempts", default=0, low=0, high=MAX_QUIZ_ATTEMPTS)
     questions = fields.items("questions") or []
     if not questions:
         raise _fail(fields.place("questions"), "a quiz needs at least one question")
-    if len(questions) > 50:
-        raise _fail(fields.place("questions"), f"at most 50 questions, not {len(questions)}")
+    if len(questions) > MAX_QUESTIONS_PER_QUIZ:
+        raise _fail(
+            fields.place("questions"),
+            f"at most {MAX_QUESTIONS_PER_QUIZ} questions, not {len(questions)}",
+        )
     return QuizDraft(
         title=title,
         passing_score=passing_score,
@@ -625,8 +655,8 @@ def _parse_quiz(value: Any, path: str) -> QuizDraft:
 def _parse_lesson(value: Any, path: str) -> LessonDraft:
     fields = _Fields(value, path, LESSON_FIELDS)
     lesson = LessonDraft(
-        title=fields.text("title", max_length=200, required=True),
-        content=fields.text("content", max_length=50_000, html=True),
+        title=fields.text("title", max_length=MAX_TITLE_LENGTH, required=True),
+        content=fields.text("content", max_length=MAX_LESSON_CONTENT_LENGTH, html=True),
     )
     media = fields.get("media")
     if media is not _MISSING:
@@ -635,7 +665,9 @@ def _parse_lesson(value: Any, path: str) -> LessonDraft:
         if kind is None:
             raise _fail(media_fields.place("kind"), "is required")
         lesson.media_kind = kind
-        lesson.media_file_id = media_fields.text("file_id", max_length=255, required=True)
+        lesson.media_file_id = media_fields.text(
+            "file_id", max_length=MAX_MEDIA_FILE_ID_LENGTH, required=True
+        )
     quiz = fields.get("quiz")
     if quiz is not _MISSING:
         lesson.quiz = _parse_quiz(quiz, fields.place("quiz"))
@@ -661,13 +693,13 @@ def parse_course(text: str, *, filename: str = "course.yaml") -> CourseDraft:
     if data is None:
         raise CourseFileError(f"{filename}: the file is empty")
     fields = _Fields(data, "", COURSE_FIELDS)
-    title = fields.text("title", max_length=200, required=True)
-    description = fields.text("description", max_length=4000, html=True)
-    category = fields.text("category", max_length=100)
+    title = fields.text("title", max_length=MAX_TITLE_LENGTH, required=True)
+    description = fields.text("description", max_length=MAX_DESCRIPTION_LENGTH, html=True)
+    category = fields.text("category", max_length=MAX_CATEGORY_LENGTH)
     difficulty = fields.choice("difficulty", Difficulty, _names(Difficulty))
-    duration = fields.integer("duration_minutes", default=0, low=0, high=100_000)
+    duration = fields.integer("duration_minutes", default=0, low=0, high=MAX_DURATION_MINUTES)
     published = fields.boolean("published", default=False)
-    key = fields.text("enrollment_key", max_length=128, default=None)
+    key = fields.text("enrollment_key", max_length=MAX_ENROLLMENT_KEY_LENGTH, default=None)
     if key is not None:
         key = key.strip()  # students type the key; stray spaces in the file must not lock them out
         if not key:
@@ -734,7 +766,7 @@ _HEADER = (
 def _dump_question(question: QuestionDraft) -> dict[str, Any]:
     data: dict[str, Any] = {"text": question.text}
     question_type = QuestionType(question.type)
-    if _inferred_type(question.options) is not question_type:
+    if inferred_type(question.options) is not question_type:
         data["type"] = question_type.value
     if question.options:
         data["options"] = [

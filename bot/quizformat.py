@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.coursefile import CourseFileError, _inferred_type
+from bot.coursefile import CourseFileError, inferred_type
 from db.authoring import OptionDraft, QuestionDraft
 from db.limits import (
     MAX_EXPLANATION_LENGTH,
@@ -115,7 +115,7 @@ def _draft(
     if 0 < len(options) < MIN_OPTIONS_PER_QUESTION:
         raise place.error(None, f"{len(options)} option; at least {MIN_OPTIONS_PER_QUESTION}")
     drafts = [option for _, option in options]
-    question_type = _inferred_type(drafts)
+    question_type = inferred_type(drafts)
     if question_type is None:
         raise place.error(text[0], f"needs at least one correct option ({_CORRECT})")
     if multiple and drafts:

@@ -201,3 +201,48 @@ async def test_a_lesson_written_in_several_messages_survives_a_restart(bot: BotH
     assert lesson.content == "The first part.\n\nThe second part, after a restart."
     stale = await tess.press("Done", message=tess.bot_messages[-3])
     assert stale.show_alert and "step has passed" in stale.text, "a second Done adds nothing"
+
+
+async def test_formatted_and_photo_lessons_reach_students_as_written(bot: BotHarness):
+    tess = await teacher_of(bot)
+    course = await bot.course(simple_course(title="Art", lessons=0, published=False))
+    await tess.send("/teach")
+    await tess.press("Art")
+    await tess.press("Add lesson")
+    await tess.send("Colours")
+    text = "Red is warm, blue is cool."
+    bold = {"type": "bold", "offset": 0, "length": 3}
+    italic = {"type": "italic", "offset": 13, "length": 4}
+    await tess.send(text, entities=[bold, italic])
+    await tess.press("Done")
+
+    await tess.press("Add lesson")
+    await tess.send("A painting")
+    await tess.send_photo(caption="Look at the <light>.")
+    [refused] = await tess.send_photo(caption="A second photo")
+    assert "one photo, video, document or audio" in refused.text
+    await tess.press("Done")
+    card = tess.last
+    assert "1. Colours" in card.text and "2. A painting 📎" in card.text
+    await tess.press("Publish", message=card)
+
+    ann = bot.emulator.user(3001, "Ann")
+    await ann.send(f"/start course-{course.id}")
+    await ann.press("Enroll")
+    await ann.press("Continue")
+    lesson = ann.last
+    assert text in lesson.text
+    units = lesson.text.encode("utf-16-le")  # entity offsets count UTF-16 code units
+
+    def covered(entity: dict) -> str:
+        start, end = 2 * entity["offset"], 2 * (entity["offset"] + entity["length"])
+        return units[start:end].decode("utf-16-le")
+
+    kinds = {(entity["type"], covered(entity)) for entity in lesson.entities}
+    assert {("bold", "Red"), ("italic", "blue")} <= kinds, "the formatting reached the student"
+    await ann.press("Complete")
+    mark = ann.mark()
+    await ann.press("Next lesson")
+    photo, body = ann.since(mark)
+    assert photo.media == "photo" and "A painting" in (photo.caption or "")
+    assert "Look at the &lt;light&gt;." in body.html or "Look at the <light>." in body.text
