@@ -55,6 +55,7 @@ class Action(Enum):
     teach_unpublish = ("tch:unpub", 1)  # course id
     teach_delete = ("tch:del", 1)  # course id: asks for confirmation
     teach_delete_confirm = ("tch:delok", 1)  # course id
+    teach_export = ("tch:exp", 1)  # course id: the course file, as a document
     lesson_add = ("tl:add", 1)  # course id: the add-lesson dialog
     lesson_add_done = ("tl:done", 0)  # the lesson's content is complete
     lesson_manage = ("tl:open", 1)  # lesson id: its management card

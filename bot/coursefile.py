@@ -838,14 +838,19 @@ def _read_file(path: Path) -> str:
             raw = file.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         raise CourseFileError(f"{path.name}: can't read the file: {error.strerror}") from None
+    return decode_course_file(raw, path.name)
+
+
+def decode_course_file(raw: bytes, filename: str) -> str:
+    """A course file's bytes (from disk or sent in the chat) as text: at most 1 MB of UTF-8."""
     if len(raw) > MAX_FILE_BYTES:
-        raise CourseFileError(f"{path.name}: the file is larger than 1 MB")
+        raise CourseFileError(f"{filename}: the file is larger than 1 MB")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = raw.count(b"\n", 0, error.start) + 1
         raise CourseFileError(
-            f"{path.name}: not UTF-8 text (line {line}); save the file as UTF-8"
+            f"{filename}: not UTF-8 text (line {line}); save the file as UTF-8"
         ) from None
 
 

@@ -214,8 +214,10 @@ def course_management(card: CourseManagement) -> InlineKeyboardMarkup:
         else button(labels.PUBLISH, Action.teach_publish, course_id)
     )
     rows.append([state, button(labels.DELETE, Action.teach_delete, course_id)])
+    extra = [button(labels.EXPORT, Action.teach_export, course_id)]
     if card.lessons:
-        rows.append([button(labels.PREVIEW, Action.lesson_open, card.lessons[0].id)])
+        extra.insert(0, button(labels.PREVIEW, Action.lesson_open, card.lessons[0].id))
+    rows.append(extra)
     rows.append([button(labels.MY_COURSES, Action.teach_page, 0)])
     return InlineKeyboardMarkup(rows)
 

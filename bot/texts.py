@@ -76,6 +76,7 @@ class labels:
     DOWN = "⬇️ Down"
     MY_COURSES = "⬅️ Back to my courses"
     EDIT = "✏️"
+    EXPORT = "📤 Export"
     CONFIRM_WITHOUT_COMMENT = "✔️ Confirm without comment"
 
     @staticmethod
@@ -97,6 +98,10 @@ REFUSALS: dict[Reason, str] = {
     Reason.step_has_passed: "This step has passed. Start again when you are ready.",
     Reason.one_medium_per_lesson: (
         "A lesson has one photo, video, document or audio; send text for the rest, or press Done."
+    ),
+    Reason.not_a_course_file: (
+        "To import a course, send a course file: a .yaml, .yml or .json document of at most "
+        "{limit} bytes (the format is in the README; /teach → 📤 Export gives an example)."
     ),
     Reason.lesson_content_kind: (
         "Please send text (formatting is kept), or a photo, video, document or audio with a "
@@ -633,4 +638,18 @@ def confirm_lesson_deletion(lesson_title: str, course_title: str) -> str:
     return (
         f"🗑 Delete the lesson <b>{escape(lesson_title)}</b> from {escape(course_title)}? "
         "Students' progress is recounted."
+    )
+
+
+def exported(title: str) -> str:
+    return (
+        f"📤 <b>{escape(title)}</b> as a course file. Edit it and send it back to me to import "
+        "it as a new draft, or import it with learnbot import."
+    )
+
+
+def course_imported(title: str, lessons: int) -> str:
+    return (
+        f"📥 Imported <b>{escape(title)}</b> with {lessons} lessons, as a draft: check it, "
+        "then publish it."
     )

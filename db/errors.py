@@ -21,6 +21,7 @@ class Reason(StrEnum):
     step_has_passed = auto()
     one_medium_per_lesson = auto()
     lesson_content_kind = auto()
+    not_a_course_file = auto()  # limit (bytes)
     course_not_available = auto()
     course_closed = auto()
     course_has_no_lessons = auto()

@@ -26,7 +26,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -141,6 +141,17 @@ class Turn:
             )
         )
 
+    def reply_document(self, filename: str, content: bytes, caption: str | None = None) -> None:
+        """A file made by the bot (an exported course), sent as a document."""
+        self._effects.append(
+            functools.partial(
+                _send_document,
+                chat_id=self.chat_id,
+                document=InputFile(content, filename=filename),
+                caption=caption,
+            )
+        )
+
     def show(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
         """Navigation: edit the button's message in place, or send new messages for commands."""
         if self._message() is None or utf16_len(text) > MESSAGE_LIMIT:
@@ -201,6 +212,12 @@ async def _send_media(
         MediaKind.audio: bot.send_audio,
     }[kind]
     await send(chat_id, file_id, caption=caption)
+
+
+async def _send_document(
+    bot: Bot, *, chat_id: int, document: InputFile, caption: str | None
+) -> None:
+    await bot.send_document(chat_id, document, caption=caption)
 
 
 async def _edit_text(

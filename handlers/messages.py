@@ -15,6 +15,7 @@ from db.models import Role
 from handlers.common import ROUTES, Context, Turn, authorized
 from handlers.quiz import answer_typed_text
 from handlers.start import reply_unknown
+from handlers.teach import import_document
 
 
 @authorized(Role.student)
@@ -32,6 +33,9 @@ async def on_message(update: Update, context: Context, turn: Turn) -> None:
     message = update.effective_message
     if message is not None and message.text is not None:
         await answer_typed_text(turn, message.text)
+        return
+    if message is not None and message.document is not None and turn.user.role != Role.student:
+        await import_document(update, context, turn)
         return
     reply_unknown(turn)
 

@@ -18,13 +18,22 @@ every update.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from telegram import Message, Update
 
 from bot import keyboards, texts
 from bot.callbacks import Action
-from bot.coursefile import check_html
+from bot.coursefile import (
+    MAX_FILE_BYTES,
+    check_html,
+    decode_course_file,
+    dump_course,
+    parse_course,
+)
+from db.accounts import require_role
+from db.authoring import course_draft, create_course
 from db.dialogs import Dialog, close_dialog, open_dialog
 from db.errors import Conflict, Invalid, Reason
 from db.models import Difficulty, MediaKind, Role
@@ -394,3 +403,39 @@ async def on_lesson_delete_confirmed(update: Update, context: Context, turn: Tur
     course = await delete_lesson(turn.session, turn.user, turn.args[0])
     turn.answer(texts.DELETED_TOAST)
     await show_card(turn, course.id)
+
+
+# -- course files ----------------------------------------------------------------------------------
+
+COURSE_FILE_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@button(Action.teach_export, role=INSTRUCTOR)
+async def on_export(update: Update, context: Context, turn: Turn) -> None:
+    """The course as a course file (YAML), sent as a document; the key is never exported."""
+    card = await course_management(turn.session, turn.user, turn.args[0])
+    text = dump_course(await course_draft(turn.session, card.course.id))
+    name = re.sub(r"[^a-z0-9]+", "-", card.course.title.lower()).strip("-") or "course"
+    turn.reply_document(f"{name[:60]}.yaml", text.encode(), texts.exported(card.course.title))
+
+
+async def import_document(update: Update, context: Context, turn: Turn) -> None:
+    """A course file sent to the bot becomes a new draft (all or nothing; errors name the place).
+
+    The file is fetched from Telegram with no transaction open: what came before is committed
+    first, as every Telegram request waits for the commit.
+    """
+    require_role(turn.user, INSTRUCTOR)
+    message = update.effective_message
+    document = message.document if message is not None else None
+    name = (document.file_name or "") if document else ""
+    too_large = document is not None and (document.file_size or 0) > MAX_FILE_BYTES
+    if document is None or not name.lower().endswith(COURSE_FILE_SUFFIXES) or too_large:
+        raise Invalid(Reason.not_a_course_file, limit=MAX_FILE_BYTES)
+    await turn.session.commit()
+    raw = bytes(await (await context.bot.get_file(document.file_id)).download_as_bytearray())
+    draft = parse_course(decode_course_file(raw, name), filename=name)
+    draft.published = False  # a new draft: the author checks it in the chat first
+    course = await create_course(turn.session, turn.user, draft)
+    turn.reply(texts.course_imported(course.title, len(draft.lessons)))
+    await show_card(turn, course.id, new=True)

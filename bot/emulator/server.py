@@ -992,6 +992,10 @@ class BotApiEmulator:
         if (target is None or target.deleted) and not reply.get("allow_sending_without_reply"):
             raise ApiError(400, "Bad Request: message to be replied not found")
 
+    def file(self, file_id: str) -> StoredFile:
+        """A file the bot or a user sent, as a user would open it (KeyError if unknown)."""
+        return self._files[file_id]
+
     def store_file(
         self,
         kind: str,

@@ -246,3 +246,37 @@ async def test_formatted_and_photo_lessons_reach_students_as_written(bot: BotHar
     photo, body = ann.since(mark)
     assert photo.media == "photo" and "A painting" in (photo.caption or "")
     assert "Look at the &lt;light&gt;." in body.html or "Look at the <light>." in body.text
+
+
+async def test_a_course_file_goes_out_as_a_document_and_comes_back_as_a_new_draft(
+    bot: BotHarness,
+):
+    tess = await teacher_of(bot)
+    await bot.course(simple_course(title="Original", lessons=2, enrollment_key="k"))
+    await tess.send("/teach")
+    await tess.press("Original")
+    await tess.press("Export")
+    exported = tess.last
+    assert exported.media == "document" and "course file" in (exported.caption or "")
+    content = bot.emulator.file(exported.file_id).content.decode()
+    assert "title: Original" in content and "enrollment_key" not in content
+
+    [refused] = await tess.send_document("notes.txt", b"hello")
+    assert ".yaml, .yml or .json" in refused.text
+    broken = content.replace("title: Lesson 2", "title: ''")
+    [error] = await tess.send_document("broken.yaml", broken.encode())
+    assert "lessons[1].title" in error.text, "the error names the place"
+    assert len(await courses(bot)) == 1, "an invalid file changes nothing"
+
+    renamed = content.replace("title: Original", "title: Copy", 1)
+    replies = await tess.send_document("copy.yaml", renamed.encode())
+    assert "Imported <b>Copy</b>" in replies[0].html or "Imported Copy" in replies[0].text
+    assert "draft" in replies[-1].text and "2. Lesson 2" in replies[-1].text
+    original, copy = await courses(bot)
+    assert original.title == "Original"
+    assert copy.title == "Copy" and not copy.is_published and copy.enrollment_key_hash is None
+
+    ann = bot.emulator.user(3001, "Ann")
+    [ignored] = await ann.send_document("copy.yaml", renamed.encode())
+    assert "did not understand" in ignored.text, "only instructors import"
+    assert len(await courses(bot)) == 2
