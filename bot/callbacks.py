@@ -61,6 +61,8 @@ class Action(Enum):
     lesson_manage = ("tl:open", 1)  # lesson id: its management card
     lesson_up = ("tl:up", 1)  # lesson id
     lesson_down = ("tl:down", 1)  # lesson id
+    lesson_rename = ("tl:name", 1)  # lesson id: type a new title
+    lesson_rewrite = ("tl:text", 1)  # lesson id: send new content (replaces text and media)
     lesson_delete = ("tl:del", 1)  # lesson id: asks for confirmation
     lesson_delete_confirm = ("tl:delok", 1)  # lesson id
 

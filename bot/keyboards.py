@@ -258,6 +258,10 @@ def lesson_management(lesson: Lesson) -> InlineKeyboardMarkup:
                 button(labels.DOWN, Action.lesson_down, lesson.id),
             ],
             [
+                button(labels.RENAME, Action.lesson_rename, lesson.id),
+                button(labels.REWRITE, Action.lesson_rewrite, lesson.id),
+            ],
+            [
                 button(labels.PREVIEW, Action.lesson_open, lesson.id),
                 button(labels.DELETE, Action.lesson_delete, lesson.id),
             ],

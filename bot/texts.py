@@ -77,6 +77,8 @@ class labels:
     MY_COURSES = "⬅️ Back to my courses"
     EDIT = "✏️"
     EXPORT = "📤 Export"
+    RENAME = "✏️ Title"
+    REWRITE = "✏️ Content"
     CONFIRM_WITHOUT_COMMENT = "✔️ Confirm without comment"
 
     @staticmethod
@@ -653,3 +655,19 @@ def course_imported(title: str, lessons: int) -> str:
         f"📥 Imported <b>{escape(title)}</b> with {lessons} lessons, as a draft: check it, "
         "then publish it."
     )
+
+
+def ask_lesson_rename(title: str) -> str:
+    return f"Type the new title of the lesson <b>{escape(title)}</b>, or /cancel."
+
+
+def ask_lesson_rewrite(title: str) -> str:
+    return (
+        f"Send the new content of <b>{escape(title)}</b>; it replaces the text and any media. "
+        "Text (formatting is kept), or a photo, video, document or audio with a caption, in "
+        "one or more messages; then press ✅ Done, or /cancel."
+    )
+
+
+def lesson_updated(title: str) -> str:
+    return f"✅ Lesson <b>{escape(title)}</b> updated."

@@ -50,12 +50,14 @@ from db.teaching import (
     teaching_page,
     unpublish,
     update_course,
+    update_lesson,
     validate_course_field,
 )
 from handlers.common import Context, Turn, button, command, dialog_step
 
 NEW_COURSE = "new-course"
 EDIT_FIELD = "course-edit"
+RENAME_LESSON = "lesson-rename"
 SET_KEY = "course-key"
 ADD_LESSON = "lesson-add"
 INSTRUCTOR = Role.instructor
@@ -307,6 +309,40 @@ async def on_lesson_title(update: Update, context: Context, turn: Turn) -> None:
     turn.reply(texts.ASK_LESSON_CONTENT)
 
 
+@button(Action.lesson_rename, role=INSTRUCTOR)
+async def on_lesson_rename(update: Update, context: Context, turn: Turn) -> None:
+    lesson, _ = await managed_lesson(turn.session, turn.user, turn.args[0])
+    open_dialog(turn.user, RENAME_LESSON, lesson_id=lesson.id)
+    turn.reply(texts.ask_lesson_rename(lesson.title))
+
+
+@dialog_step(RENAME_LESSON, cancelled=texts.CANCELLED, role=INSTRUCTOR)
+async def on_lesson_renamed(update: Update, context: Context, turn: Turn) -> None:
+    assert turn.dialog is not None
+    lesson = await update_lesson(
+        turn.session, turn.user, turn.dialog.data["lesson_id"], title=turn.typed_text()
+    )
+    close_dialog(turn.user)
+    turn.reply(texts.lesson_updated(lesson.title))
+    await show_card(turn, lesson.course_id, new=True)
+
+
+@button(Action.lesson_rewrite, role=INSTRUCTOR)
+async def on_lesson_rewrite(update: Update, context: Context, turn: Turn) -> None:
+    """New content for a lesson: the same messages-then-Done flow as adding one."""
+    lesson, course = await managed_lesson(turn.session, turn.user, turn.args[0])
+    open_dialog(
+        turn.user,
+        ADD_LESSON,
+        step="content",
+        course_id=course.id,
+        lesson_id=lesson.id,
+        title=lesson.title,
+        parts=[],
+    )
+    turn.reply(texts.ask_lesson_rewrite(lesson.title))
+
+
 @dialog_step(ADD_LESSON, "content", cancelled=texts.LESSON_CANCELLED, role=INSTRUCTOR)
 async def on_lesson_content(update: Update, context: Context, turn: Turn) -> None:
     """One message of the lesson: its formatted text, or a medium and its caption."""
@@ -354,17 +390,31 @@ async def on_lesson_done(update: Update, context: Context, turn: Turn) -> None:
         open_dialog(turn.user, ADD_LESSON, **data)  # still waiting for the content
         turn.answer(texts.SEND_CONTENT_FIRST, alert=True)
         return
-    lesson = await add_lesson(
-        turn.session,
-        turn.user,
-        data["course_id"],
-        title=data["title"],
-        content="\n\n".join(data.get("parts", [])),
-        media_kind=MediaKind(data["media_kind"]) if data.get("media_kind") else None,
-        media_file_id=data.get("media_file_id"),
-    )
-    turn.answer(texts.LESSON_ADDED_TOAST)
-    turn.reply(texts.lesson_added(lesson.title))
+    content = "\n\n".join(data.get("parts", []))
+    media_kind = MediaKind(data["media_kind"]) if data.get("media_kind") else None
+    if "lesson_id" in data:  # new content for an existing lesson: text and media replaced
+        lesson = await update_lesson(
+            turn.session,
+            turn.user,
+            data["lesson_id"],
+            content=content,
+            media_kind=media_kind,
+            media_file_id=data.get("media_file_id"),
+        )
+        turn.answer(texts.SAVED)
+        turn.reply(texts.lesson_updated(lesson.title))
+    else:
+        lesson = await add_lesson(
+            turn.session,
+            turn.user,
+            data["course_id"],
+            title=data["title"],
+            content=content,
+            media_kind=media_kind,
+            media_file_id=data.get("media_file_id"),
+        )
+        turn.answer(texts.LESSON_ADDED_TOAST)
+        turn.reply(texts.lesson_added(lesson.title))
     await show_card(turn, data["course_id"], new=True)
 
 

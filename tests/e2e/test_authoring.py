@@ -167,6 +167,8 @@ async def test_forged_authoring_buttons_change_nothing(bot: BotHarness):
         encode(Action.teach_key_clear, course.id),
         encode(Action.lesson_add, course.id),
         encode(Action.lesson_up, lesson_id),
+        encode(Action.lesson_rename, lesson_id),
+        encode(Action.lesson_rewrite, lesson_id),
         encode(Action.lesson_delete_confirm, lesson_id),
     ]
     for data in forged:
@@ -280,3 +282,33 @@ async def test_a_course_file_goes_out_as_a_document_and_comes_back_as_a_new_draf
     [ignored] = await ann.send_document("copy.yaml", renamed.encode())
     assert "did not understand" in ignored.text, "only instructors import"
     assert len(await courses(bot)) == 2
+
+
+async def test_a_lesson_is_renamed_and_rewritten(bot: BotHarness):
+    tess = await teacher_of(bot)
+    course = await bot.course(simple_course(title="Edits", lessons=2))
+    ann = bot.emulator.user(3001, "Ann")
+    await ann.send(f"/start course-{course.id}")
+    await ann.press("Enroll")
+    await ann.press("Continue")
+    await ann.press("Complete")
+
+    await tess.send("/teach")
+    await tess.press("Edits")
+    await tess.press("1. Lesson 1")
+    await tess.press("Title")
+    [refused] = await tess.send("t" * 201)
+    assert "at most 200" in refused.text, "a title too long is explained and asked again"
+    await tess.send("Basics")
+    assert "1. Basics" in tess.last.text
+    await tess.press("1. Basics")
+    await tess.press("Content")
+    await tess.send("All new text.")
+    await tess.press("Done")
+    async with bot.database.session() as session:
+        lesson = await session.scalar(
+            select(Lesson).where(Lesson.course_id == course.id).order_by(Lesson.order_index)
+        )
+        assert (lesson.title, lesson.content) == ("Basics", "All new text.")
+        enrollment = await session.scalar(select(Enrollment))
+        assert enrollment.progress_percentage == 50, "an edit keeps the student's completion"
