@@ -27,13 +27,24 @@ from db.accounts import raise_role, set_blocked, staff
 from db.dialogs import expire_dialogs
 from db.engine import Database
 from db.models import Role, utcnow
-from handlers import catalog, errors, lessons, messages, progress, quiz, review, start, teach
+from handlers import (
+    catalog,
+    errors,
+    lessons,
+    messages,
+    progress,
+    quiz,
+    quizedit,
+    review,
+    start,
+    teach,
+)
 from handlers.common import ROUTES, Context, LearnApplication, Services
 
 log = logging.getLogger(__name__)
 
 # Importing a flow's module registers its commands and buttons (``handlers.common.ROUTES``).
-FLOWS = (start, catalog, lessons, progress, quiz, review, teach, messages)
+FLOWS = (start, catalog, lessons, progress, quiz, review, teach, quizedit, messages)
 
 DIALOG_TIMEOUT = timedelta(minutes=15)
 

@@ -65,6 +65,16 @@ class Action(Enum):
     lesson_rewrite = ("tl:text", 1)  # lesson id: send new content (replaces text and media)
     lesson_delete = ("tl:del", 1)  # lesson id: asks for confirmation
     lesson_delete_confirm = ("tl:delok", 1)  # lesson id
+    lesson_quiz = ("tq:open", 1)  # lesson id: its quiz's card, or a new quiz
+    quiz_new_skip = ("tq:skip", 0)  # skip an optional step of the new-quiz wizard
+    quiz_card = ("tq:card", 1)  # quiz id
+    quiz_add = ("tq:add", 1)  # quiz id: send questions (asks first if there are attempts)
+    quiz_add_confirm = ("tq:addok", 1)  # quiz id: change a quiz that has attempts
+    quiz_add_done = ("tq:done", 0)  # no more questions for now
+    question_delete = ("tq:qdel", 2)  # quiz id, question id: asks for confirmation
+    question_delete_confirm = ("tq:qdelok", 1)  # question id
+    quiz_delete = ("tq:del", 1)  # quiz id: asks for confirmation
+    quiz_delete_confirm = ("tq:delok", 1)  # quiz id
 
     def __init__(self, code: str, arity: int, with_text: bool = False) -> None:
         self.code = code

@@ -11,6 +11,7 @@ from db.catalog import CatalogPage, CourseCard
 from db.learning import CourseProgress, LessonView
 from db.models import Difficulty, Lesson, QuestionType
 from db.paging import Page
+from db.quizauthoring import QuizManagement
 from db.quizzes import AttemptResult, QuestionView, QuizInfo, ReviewItem
 from db.teaching import CourseManagement, TeachingEntry
 
@@ -222,9 +223,12 @@ def course_management(card: CourseManagement) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
-def confirm(yes: Action, no: Action, object_id: int) -> InlineKeyboardMarkup:
+def confirm(
+    yes: Action, no: Action, *ids: int, back: tuple[int, ...] | None = None
+) -> InlineKeyboardMarkup:
+    """Confirm does ``yes`` with ``ids``; Cancel goes ``no`` with ``back`` (default: ``ids``)."""
     return InlineKeyboardMarkup(
-        [[button(labels.CONFIRM, yes, object_id), button(labels.CANCEL, no, object_id)]]
+        [[button(labels.CONFIRM, yes, *ids), button(labels.CANCEL, no, *(back or ids))]]
     )
 
 
@@ -260,6 +264,7 @@ def lesson_management(lesson: Lesson) -> InlineKeyboardMarkup:
             [
                 button(labels.RENAME, Action.lesson_rename, lesson.id),
                 button(labels.REWRITE, Action.lesson_rewrite, lesson.id),
+                button(labels.QUIZ, Action.lesson_quiz, lesson.id),
             ],
             [
                 button(labels.PREVIEW, Action.lesson_open, lesson.id),
@@ -268,3 +273,28 @@ def lesson_management(lesson: Lesson) -> InlineKeyboardMarkup:
             [button(labels.BACK_TO_COURSE, Action.teach_open, lesson.course_id)],
         ]
     )
+
+
+def quiz_management(card: QuizManagement) -> InlineKeyboardMarkup:
+    quiz = card.quiz
+    deletes = [
+        button(f"🗑 {number}", Action.question_delete, quiz.id, question.id)
+        for number, question in enumerate(quiz.questions, start=1)
+    ]
+    rows = [deletes[index : index + 5] for index in range(0, len(deletes), 5)]
+    rows.append([button(labels.ADD_QUESTIONS, Action.quiz_add, quiz.id)])
+    rows.append([button(labels.DELETE_QUIZ, Action.quiz_delete, quiz.id)])
+    rows.append([button(labels.BACK_TO_LESSON, Action.lesson_manage, card.lesson.id)])
+    return InlineKeyboardMarkup(rows)
+
+
+def quiz_skip() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(labels.SKIP, Action.quiz_new_skip)]])
+
+
+def quiz_done() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(labels.DONE, Action.quiz_add_done)]])
+
+
+def back_to_lesson(lesson_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(labels.BACK_TO_LESSON, Action.lesson_manage, lesson_id)]])

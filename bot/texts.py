@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.formatting import escape, progress_bar
+from bot.quizformat import EXAMPLE as QUIZ_EXAMPLE
+from bot.quizformat import render_questions
+from db.authoring import question_drafts
 from db.catalog import CatalogPage, CourseCard
 from db.errors import DomainError, Reason
 from db.learning import CourseProgress, LessonView
 from db.models import AttemptStatus, Course, Lesson, QuestionType, QuizAttempt, Role
 from db.paging import Page
+from db.quizauthoring import QuizManagement
 from db.quizzes import (
     MAX_TEXT_ANSWER,
     AttemptResult,
@@ -78,6 +82,9 @@ class labels:
     EDIT = "✏️"
     EXPORT = "📤 Export"
     RENAME = "✏️ Title"
+    QUIZ = "📝 Quiz"
+    ADD_QUESTIONS = "➕ Add questions"
+    DELETE_QUIZ = "🗑 Delete quiz"
     REWRITE = "✏️ Content"
     CONFIRM_WITHOUT_COMMENT = "✔️ Confirm without comment"
 
@@ -104,6 +111,19 @@ REFUSALS: dict[Reason, str] = {
     Reason.not_a_course_file: (
         "To import a course, send a course file: a .yaml, .yml or .json document of at most "
         "{limit} bytes (the format is in the README; /teach → 📤 Export gives an example)."
+    ),
+    Reason.lesson_has_quiz: "This lesson already has a quiz.",
+    Reason.passing_score_out_of_range: "The passing score is a whole percent, from 0 to {limit}.",
+    Reason.max_attempts_out_of_range: (
+        "The number of attempts is a whole number from 0 (unlimited) to {limit}."
+    ),
+    Reason.too_many_questions: (
+        "A quiz holds at most {limit} questions; there is room for {room} more."
+    ),
+    Reason.question_gone: "This question no longer exists.",
+    Reason.quiz_has_attempts: (
+        "Students have already taken this quiz (attempts: {attempts}). Their results stay, but "
+        "attempts in progress will be cancelled. Confirm to go ahead."
     ),
     Reason.lesson_content_kind: (
         "Please send text (formatting is kept), or a photo, video, document or audio with a "
@@ -671,3 +691,85 @@ def ask_lesson_rewrite(title: str) -> str:
 
 def lesson_updated(title: str) -> str:
     return f"✅ Lesson <b>{escape(title)}</b> updated."
+
+
+# -- quiz authoring --------------------------------------------------------------------------------
+
+QUIZ_CANCELLED = "Cancelled. No quiz was added."
+QUESTIONS_DONE = "Done. The quiz keeps the questions added so far."
+_QUIZ_PROMPTS = {
+    "title": "📝 A quiz for this lesson. What is its <b>title</b>? (/cancel stops)",
+    "passing_score": "Which <b>score</b> (0 to 100 %) passes? Type a number, or Skip for 70.",
+    "max_attempts": (
+        "How many <b>attempts</b> may a student make? Type a number (0 = unlimited), or Skip "
+        "for unlimited."
+    ),
+}
+
+
+def quiz_wizard_prompt(step: str) -> str:
+    return _QUIZ_PROMPTS[step]
+
+
+def quiz_created(title: str) -> str:
+    return f"✅ The quiz <b>{escape(title)}</b> is attached. Now add its questions."
+
+
+def ask_questions() -> str:
+    return (
+        "Send questions, several in one message, a blank line between them:\n"
+        f"<pre>{escape(QUIZ_EXAMPLE)}</pre>\n"
+        "<code>+</code> a correct option, <code>-</code> a wrong one, <code>&gt;</code> the "
+        "explanation; a question without options is answered in words (you review it). "
+        "You can also send a Telegram quiz poll. Press ✅ Done when finished."
+    )
+
+
+def questions_added(added: int, total: int) -> str:
+    noun = "question" if added == 1 else "questions"
+    return f"✅ Added {added} {noun}; the quiz has {total}. Send more, or press ✅ Done."
+
+
+def quiz_management(card: QuizManagement) -> str:
+    quiz = card.quiz
+    attempts = "unlimited" if quiz.max_attempts == 0 else str(quiz.max_attempts)
+    lines = [
+        f"📝 <b>{escape(quiz.title)}</b> · lesson {escape(card.lesson.title)}",
+        f"Passing score: {quiz.passing_score}% · Attempts allowed: {attempts} · "
+        f"Taken: {card.attempts}",
+        "",
+        f"<b>Questions ({len(quiz.questions)})</b>",
+    ]
+    if not quiz.questions:
+        lines.append("None yet: ➕ Add questions.")
+    else:
+        lines.append(f"<pre>{escape(render_questions(question_drafts(quiz)))}</pre>")
+    return "\n".join(lines)
+
+
+def confirm_quiz_change(title: str, attempts: int, in_progress: int) -> str:
+    return (
+        f"Students have taken <b>{escape(title)}</b> {attempts} time(s). Their results and "
+        f"completed lessons stay; {in_progress} attempt(s) in progress will start again. Go on?"
+    )
+
+
+def confirm_question_deletion(card: QuizManagement) -> str:
+    note = (
+        f" Students have taken it {card.attempts} time(s): results stay, attempts in progress "
+        "start again."
+        if card.attempts
+        else ""
+    )
+    return f"🗑 Delete this question from <b>{escape(card.quiz.title)}</b>?{note}"
+
+
+def confirm_quiz_deletion(title: str, attempts: int) -> str:
+    return (
+        f"🗑 Delete the quiz <b>{escape(title)}</b> and its {attempts} attempt(s)? Lessons "
+        "students completed stay completed."
+    )
+
+
+def quiz_deleted(lesson_title: str) -> str:
+    return f"🗑 The quiz of <b>{escape(lesson_title)}</b> was deleted."

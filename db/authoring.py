@@ -128,6 +128,19 @@ async def create_course(session: AsyncSession, owner: User, draft: CourseDraft) 
     return course
 
 
+def question_drafts(quiz: Quiz) -> list[QuestionDraft]:
+    """A quiz's questions (loaded with their options) as drafts: for export and to show them."""
+    return [
+        QuestionDraft(
+            text=question.text,
+            type=question.type,
+            explanation=question.explanation,
+            options=[OptionDraft(option.text, option.is_correct) for option in question.options],
+        )
+        for question in quiz.questions
+    ]
+
+
 async def course_draft(session: AsyncSession, course_id: int) -> CourseDraft:
     """A course as a draft, for export. The enrollment key is a hash and is never exported."""
     course = await session.scalar(
@@ -161,18 +174,7 @@ async def course_draft(session: AsyncSession, course_id: int) -> CourseDraft:
                     title=lesson.quiz.title,
                     passing_score=lesson.quiz.passing_score,
                     max_attempts=lesson.quiz.max_attempts,
-                    questions=[
-                        QuestionDraft(
-                            text=question.text,
-                            type=question.type,
-                            explanation=question.explanation,
-                            options=[
-                                OptionDraft(option.text, option.is_correct)
-                                for option in question.options
-                            ],
-                        )
-                        for question in lesson.quiz.questions
-                    ],
+                    questions=question_drafts(lesson.quiz),
                 ),
             )
             for lesson in course.lessons

@@ -22,6 +22,13 @@ class Reason(StrEnum):
     one_medium_per_lesson = auto()
     lesson_content_kind = auto()
     not_a_course_file = auto()  # limit (bytes)
+    # Quiz authoring (db.quizauthoring)
+    lesson_has_quiz = auto()
+    passing_score_out_of_range = auto()  # limit
+    max_attempts_out_of_range = auto()  # limit
+    too_many_questions = auto()  # limit, room
+    question_gone = auto()
+    quiz_has_attempts = auto()  # attempts
     course_not_available = auto()
     course_closed = auto()
     course_has_no_lessons = auto()
