@@ -242,6 +242,9 @@ def help_text(role: Role) -> str:
             "/teach opens a course's card: edit its fields, set an enrollment key, ➕ Add lesson "
             "(send text, or a photo, video, document or audio with a caption, in one or more "
             "messages, then ✅ Done), reorder or delete lessons, 👁 Preview, 📢 Publish.",
+            "A lesson's 📝 Quiz takes questions typed like this (+ correct, - wrong, > why):",
+            f"<pre>{escape(QUIZ_EXAMPLE)}</pre>",
+            "Sending me a course file (.yaml) imports it as a new draft.",
         ]
     return "\n".join(lines)
 
