@@ -152,9 +152,12 @@ class Turn:
             )
         )
 
-    def show(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-        """Navigation: edit the button's message in place, or send new messages for commands."""
-        if self._message() is None or utf16_len(text) > MESSAGE_LIMIT:
+    def show(
+        self, text: str, markup: InlineKeyboardMarkup | None = None, *, new: bool = False
+    ) -> None:
+        """Navigation: edit the button's message in place, or send new messages for commands
+        (and when ``new``: after a dialog's answer, say)."""
+        if new or self._message() is None or utf16_len(text) > MESSAGE_LIMIT:
             self.reply_long(text, markup)
         else:
             self.edit(text, markup)

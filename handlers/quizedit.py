@@ -44,11 +44,7 @@ DEFAULTS = {"passing_score": 70, "max_attempts": 0}
 
 async def show_quiz(turn: Turn, quiz_id: int, *, new: bool = False) -> None:
     card = await quiz_management(turn.session, turn.user, quiz_id)
-    text, markup = texts.quiz_management(card), keyboards.quiz_management(card)
-    if new:
-        turn.reply_long(text, markup)
-    else:
-        turn.show(text, markup)
+    turn.show(texts.quiz_management(card), keyboards.quiz_management(card), new=new)
 
 
 @button(Action.lesson_quiz, role=INSTRUCTOR)

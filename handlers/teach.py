@@ -87,11 +87,7 @@ async def on_teach_page(update: Update, context: Context, turn: Turn) -> None:
 async def show_card(turn: Turn, course_id: int, *, new: bool = False) -> None:
     """The course's management card, in place of the pressed message (or as a new one)."""
     card = await course_management(turn.session, turn.user, course_id)
-    text, markup = texts.course_management(card), keyboards.course_management(card)
-    if new:
-        turn.reply_long(text, markup)
-    else:
-        turn.show(text, markup)
+    turn.show(texts.course_management(card), keyboards.course_management(card), new=new)
 
 
 @button(Action.teach_open, role=INSTRUCTOR)
