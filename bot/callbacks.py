@@ -71,6 +71,8 @@ class Action(Enum):
     quiz_add = ("tq:add", 1)  # quiz id: send questions (asks first if there are attempts)
     quiz_add_confirm = ("tq:addok", 1)  # quiz id: change a quiz that has attempts
     quiz_add_done = ("tq:done", 0)  # no more questions for now
+    question_up = ("tq:up", 2)  # quiz id, question id: one place earlier
+    question_up_confirm = ("tq:upok", 2)  # quiz id, question id: the same, the quiz was taken
     question_delete = ("tq:qdel", 2)  # quiz id, question id: asks for confirmation
     question_delete_confirm = ("tq:qdelok", 1)  # question id
     quiz_delete = ("tq:del", 1)  # quiz id: asks for confirmation

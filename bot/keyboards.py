@@ -281,7 +281,13 @@ def quiz_management(card: QuizManagement) -> InlineKeyboardMarkup:
         button(f"🗑 {number}", Action.question_delete, quiz.id, question.id)
         for number, question in enumerate(quiz.questions, start=1)
     ]
+    ups = [
+        button(f"⬆️ {number}", Action.question_up, quiz.id, question.id)
+        for number, question in enumerate(quiz.questions, start=1)
+        if number > 1
+    ]
     rows = [deletes[index : index + 5] for index in range(0, len(deletes), 5)]
+    rows += [ups[index : index + 5] for index in range(0, len(ups), 5)]
     rows.append([button(labels.ADD_QUESTIONS, Action.quiz_add, quiz.id)])
     rows.append([button(labels.DELETE_QUIZ, Action.quiz_delete, quiz.id)])
     rows.append([button(labels.BACK_TO_LESSON, Action.lesson_manage, card.lesson.id)])

@@ -121,6 +121,7 @@ REFUSALS: dict[Reason, str] = {
         "A quiz holds at most {limit} questions; there is room for {room} more."
     ),
     Reason.question_gone: "This question no longer exists.",
+    Reason.question_at_top: "This question is already the first.",
     Reason.quiz_has_attempts: (
         "Students have already taken this quiz (attempts: {attempts}). Their results stay, but "
         "attempts in progress will be cancelled. Confirm to go ahead."
@@ -765,6 +766,13 @@ def confirm_question_deletion(card: QuizManagement) -> str:
         else ""
     )
     return f"🗑 Delete this question from <b>{escape(card.quiz.title)}</b>?{note}"
+
+
+def confirm_question_move(card: QuizManagement) -> str:
+    return (
+        f"Move this question up in <b>{escape(card.quiz.title)}</b>? Students have taken the "
+        f"quiz {card.attempts} time(s): results stay, attempts in progress start again."
+    )
 
 
 def confirm_quiz_deletion(title: str, attempts: int) -> str:

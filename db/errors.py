@@ -28,6 +28,7 @@ class Reason(StrEnum):
     max_attempts_out_of_range = auto()  # limit
     too_many_questions = auto()  # limit, room
     question_gone = auto()
+    question_at_top = auto()
     quiz_has_attempts = auto()  # attempts
     course_not_available = auto()
     course_closed = auto()

@@ -265,6 +265,39 @@ async def delete_question(
     return await quiz_management(session, user, quiz.id)
 
 
+async def move_question_up(
+    session: AsyncSession, user: User, question_id: int, *, confirmed: bool = False
+) -> QuizManagement:
+    """Swap a question with the one before it (the order decides which question is next)."""
+    quiz_id = await session.scalar(select(Question.quiz_id).where(Question.id == question_id))
+    if quiz_id is None:
+        raise NotFound(Reason.question_gone)
+    quiz, course = await _quiz_to_change(session, user, quiz_id, gone=Reason.question_gone)
+    index = await session.scalar(
+        select(Question.order_index).where(Question.id == question_id, Question.quiz_id == quiz.id)
+    )
+    if index is None:
+        raise NotFound(Reason.question_gone)
+    if index == 0:
+        raise Conflict(Reason.question_at_top)
+    await _may_change(session, quiz.id, confirmed)
+    # UNIQUE(quiz_id, order_index): park the question on a free negative index first.
+    for where, value in (
+        (Question.id == question_id, -1),
+        (Question.order_index == index - 1, index),
+        (Question.id == question_id, index - 1),
+    ):
+        await session.execute(
+            update(Question)
+            .where(Question.quiz_id == quiz.id, where)
+            .values(order_index=value)
+            .execution_options(synchronize_session=False)
+        )
+    course.updated_at = utcnow()
+    await session.flush()
+    return await quiz_management(session, user, quiz.id)
+
+
 async def delete_quiz(
     session: AsyncSession, user: User, quiz_id: int, *, confirmed: bool = False
 ) -> Lesson:

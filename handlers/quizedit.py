@@ -30,6 +30,7 @@ from db.quizauthoring import (
     delete_question,
     delete_quiz,
     lesson_quiz_id,
+    move_question_up,
     quiz_management,
     validate_quiz_field,
 )
@@ -180,6 +181,29 @@ async def on_question_delete(update: Update, context: Context, turn: Turn) -> No
 async def on_question_delete_confirmed(update: Update, context: Context, turn: Turn) -> None:
     card = await delete_question(turn.session, turn.user, turn.args[0], confirmed=True)
     turn.answer(texts.DELETED_TOAST)
+    turn.show(texts.quiz_management(card), keyboards.quiz_management(card))
+
+
+@button(Action.question_up, role=INSTRUCTOR)
+async def on_question_up(update: Update, context: Context, turn: Turn) -> None:
+    """One place earlier; a quiz students have taken asks first."""
+    quiz_id, question_id = turn.args
+    card = await quiz_management(turn.session, turn.user, quiz_id)
+    if card.attempts:
+        turn.show(
+            texts.confirm_question_move(card),
+            keyboards.confirm(
+                Action.question_up_confirm, Action.quiz_card, quiz_id, question_id, back=(quiz_id,)
+            ),
+        )
+        return
+    card = await move_question_up(turn.session, turn.user, question_id)
+    turn.show(texts.quiz_management(card), keyboards.quiz_management(card))
+
+
+@button(Action.question_up_confirm, role=INSTRUCTOR)
+async def on_question_up_confirmed(update: Update, context: Context, turn: Turn) -> None:
+    card = await move_question_up(turn.session, turn.user, turn.args[1], confirmed=True)
     turn.show(texts.quiz_management(card), keyboards.quiz_management(card))
 
 

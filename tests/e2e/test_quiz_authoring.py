@@ -45,6 +45,8 @@ async def test_a_quiz_is_written_in_the_compact_format_and_from_a_poll(bot: BotH
     await tess.press("Done")
     card = tess.last
     assert "Questions (3)" in card.text and "+ x = 4" in card.text and "+ 4" in card.text
+    await tess.press("⬆️ 3", message=card)  # the poll's question comes second
+    assert card.text.index("2 + 2 = ?") < card.text.index("In your own words")
 
     async with bot.database.session() as session:
         quiz = await session.scalar(select(Quiz))
@@ -59,8 +61,8 @@ async def test_a_quiz_is_written_in_the_compact_format_and_from_a_poll(bot: BotH
     await ann.press("Start quiz")
     await ann.press("Start quiz")
     await ann.press("x = 4")
-    await ann.send("A name for a value")
     await ann.press("4")
+    await ann.send("A name for a value")
     assert "Congratulations" in ann.last.text, "she passed (the text answer is not graded)"
 
 

@@ -33,6 +33,7 @@ from db.quizauthoring import (
     delete_question,
     delete_quiz,
     lesson_quiz_id,
+    move_question_up,
     quiz_management,
 )
 from db.quizzes import answer_question, start_attempt
@@ -116,6 +117,9 @@ CASES = {
         lambda s, u, i: delete_question(s, u, i.questions[0]), Reason.question_gone
     ),
     "delete_quiz": Case(lambda s, u, i: delete_quiz(s, u, i.quiz), Reason.quiz_gone),
+    "move_question_up": Case(
+        lambda s, u, i: move_question_up(s, u, i.questions[1]), Reason.question_gone
+    ),
 }
 
 
@@ -329,6 +333,26 @@ async def test_deleting_a_quiz_leaves_its_lesson(database: Database):
 # -- a quiz students have taken --------------------------------------------------------------------
 
 
+async def test_a_question_moves_up_until_it_is_first(database: Database):
+    alice, *_ = await cast(database)
+    ids = await quizzed_course(database, alice, questions=3)
+    q2 = ids.questions[2]
+    async with database.session() as session:
+        management = await move_question_up(session, alice, q2)
+    assert [q.text for q in management.quiz.questions] == ["Q0", "Q2", "Q1"]
+    async with database.session() as session:
+        await move_question_up(session, alice, q2)
+    assert [(t, i) for t, i, _ in await questions_of(database, ids.quiz)] == [
+        ("Q2", 0),
+        ("Q0", 1),
+        ("Q1", 2),
+    ]
+    before = await snapshot(database)
+    error = await refused(database, lambda s: move_question_up(s, alice, q2))
+    assert isinstance(error, Conflict) and error.reason == Reason.question_at_top
+    assert await snapshot(database) == before
+
+
 async def taken_quiz(database: Database) -> tuple[User, User, User, Ids, int, int]:
     """Alice's quiz of two questions: Sam passed it (a submitted attempt and a completion), Pat
     has answered its first question (an attempt in progress)."""
@@ -358,6 +382,7 @@ CHANGES: dict[str, Callable[..., Awaitable[Any]]] = {
     "add_questions": lambda s, u, i, **kw: add_questions(s, u, i.quiz, [question("New")], **kw),
     "delete_question": lambda s, u, i, **kw: delete_question(s, u, i.questions[1], **kw),
     "delete_quiz": lambda s, u, i, **kw: delete_quiz(s, u, i.quiz, **kw),
+    "move_question_up": lambda s, u, i, **kw: move_question_up(s, u, i.questions[1], **kw),
 }
 
 
