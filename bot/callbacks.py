@@ -56,6 +56,8 @@ class Action(Enum):
     teach_delete = ("tch:del", 1)  # course id: asks for confirmation
     teach_delete_confirm = ("tch:delok", 1)  # course id
     teach_export = ("tch:exp", 1)  # course id: the course file, as a document
+    teach_stats = ("tch:stats", 1)  # course id: its figures
+    teach_gradebook = ("tch:grades", 1)  # course id: the CSV gradebook, as a document
     lesson_add = ("tl:add", 1)  # course id: the add-lesson dialog
     lesson_add_done = ("tl:done", 0)  # the lesson's content is complete
     lesson_manage = ("tl:open", 1)  # lesson id: its management card

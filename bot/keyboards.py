@@ -215,7 +215,10 @@ def course_management(card: CourseManagement) -> InlineKeyboardMarkup:
         else button(labels.PUBLISH, Action.teach_publish, course_id)
     )
     rows.append([state, button(labels.DELETE, Action.teach_delete, course_id)])
-    extra = [button(labels.EXPORT, Action.teach_export, course_id)]
+    extra = [
+        button(labels.STATS, Action.teach_stats, course_id),
+        button(labels.EXPORT, Action.teach_export, course_id),
+    ]
     if card.lessons:
         extra.insert(0, button(labels.PREVIEW, Action.lesson_open, card.lessons[0].id))
     rows.append(extra)
@@ -304,3 +307,12 @@ def quiz_done() -> InlineKeyboardMarkup:
 
 def back_to_lesson(lesson_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[button(labels.BACK_TO_LESSON, Action.lesson_manage, lesson_id)]])
+
+
+def course_stats(course_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [button(labels.GRADEBOOK, Action.teach_gradebook, course_id)],
+            [button(labels.BACK_TO_COURSE, Action.teach_open, course_id)],
+        ]
+    )

@@ -9,6 +9,7 @@ from bot.quizformat import EXAMPLE as QUIZ_EXAMPLE
 from bot.quizformat import render_questions
 from db.authoring import question_drafts
 from db.catalog import CatalogPage, CourseCard
+from db.coursestats import CourseStats
 from db.errors import DomainError, Reason
 from db.learning import CourseProgress, LessonView
 from db.models import AttemptStatus, Course, Lesson, QuestionType, QuizAttempt, Role
@@ -81,6 +82,8 @@ class labels:
     MY_COURSES = "⬅️ Back to my courses"
     EDIT = "✏️"
     EXPORT = "📤 Export"
+    STATS = "📊 Stats"
+    GRADEBOOK = "📄 Gradebook (CSV)"
     RENAME = "✏️ Title"
     QUIZ = "📝 Quiz"
     ADD_QUESTIONS = "➕ Add questions"
@@ -784,3 +787,31 @@ def confirm_quiz_deletion(title: str, attempts: int) -> str:
 
 def quiz_deleted(lesson_title: str) -> str:
     return f"🗑 The quiz of <b>{escape(lesson_title)}</b> was deleted."
+
+
+def course_stats(stats: CourseStats) -> str:
+    lines = [
+        f"📊 <b>{escape(stats.title)}</b>",
+        f"Enrolled: {stats.enrolled} · active in the last 7 days: {stats.active_7_days}",
+        f"Average progress: {progress_bar(stats.average_progress)} · completed: {stats.completed}",
+        f"Answers waiting for review: {stats.pending_reviews}",
+    ]
+    if stats.lessons:
+        lines += ["", "<b>Lessons completed</b>"]
+        lines += [
+            f"{number}. {escape(lesson.title)}: {lesson.completed}"
+            for number, lesson in enumerate(stats.lessons, start=1)
+        ]
+    if stats.quizzes:
+        lines += ["", "<b>Quizzes</b>"]
+        for quiz in stats.quizzes:
+            average = "—" if quiz.average_score is None else f"{quiz.average_score}%"
+            lines.append(
+                f"{escape(quiz.title)}: {quiz.passed} passed of {quiz.submitted} · "
+                f"average {average}"
+            )
+    return "\n".join(lines)
+
+
+def gradebook_caption(title: str) -> str:
+    return f"📄 The gradebook of <b>{escape(title)}</b>: one row per student."

@@ -34,6 +34,7 @@ from bot.coursefile import (
 )
 from db.accounts import require_role
 from db.authoring import course_draft, create_course
+from db.coursestats import course_stats, gradebook_csv
 from db.dialogs import Dialog, close_dialog, open_dialog
 from db.errors import Conflict, Invalid, Reason
 from db.models import Difficulty, MediaKind, Role
@@ -485,3 +486,21 @@ async def import_document(update: Update, context: Context, turn: Turn) -> None:
     course = await create_course(turn.session, turn.user, draft)
     turn.reply(texts.course_imported(course.title, len(draft.lessons)))
     await show_card(turn, course.id, new=True)
+
+
+# -- stats -----------------------------------------------------------------------------------------
+
+
+@button(Action.teach_stats, role=INSTRUCTOR)
+async def on_stats(update: Update, context: Context, turn: Turn) -> None:
+    """The course's figures: enrolment, activity, progress, the lesson funnel, quiz results."""
+    stats = await course_stats(turn.session, turn.user, turn.args[0])
+    turn.show(texts.course_stats(stats), keyboards.course_stats(turn.args[0]))
+
+
+@button(Action.teach_gradebook, role=INSTRUCTOR)
+async def on_gradebook(update: Update, context: Context, turn: Turn) -> None:
+    card = await course_management(turn.session, turn.user, turn.args[0])
+    table = await gradebook_csv(turn.session, turn.user, card.course.id)
+    name = f"gradebook-{card.course.id}.csv"
+    turn.reply_document(name, table.encode("utf-8-sig"), texts.gradebook_caption(card.course.title))

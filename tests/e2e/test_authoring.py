@@ -312,3 +312,30 @@ async def test_a_lesson_is_renamed_and_rewritten(bot: BotHarness):
         assert (lesson.title, lesson.content) == ("Basics", "All new text.")
         enrollment = await session.scalar(select(Enrollment))
         assert enrollment.progress_percentage == 50, "an edit keeps the student's completion"
+
+
+async def test_stats_and_the_gradebook_match_the_database(bot: BotHarness):
+    tess = await teacher_of(bot)
+    course = await bot.course(simple_course(title="Counted", lessons=2))
+    for user_id, name, lessons in ((3001, "Ann", 2), (3002, "Bob", 1)):
+        student = bot.emulator.user(user_id, name)
+        await student.send(f"/start course-{course.id}")
+        await student.press("Enroll")
+        await student.press("Continue")
+        for number in range(lessons):
+            await student.press("Complete")
+            if number + 1 < lessons:
+                await student.press("Next lesson")
+    await tess.send("/teach")
+    await tess.press("Counted")
+    await tess.press("Stats")
+    stats = tess.last.text
+    assert "Enrolled: 2" in stats and "completed: 1" in stats
+    assert "1. Lesson 1: 2" in stats and "2. Lesson 2: 1" in stats
+    assert "75%" in stats, "average progress of 100 % and 50 %"
+    await tess.press("Gradebook")
+    document = tess.last
+    assert document.media == "document"
+    rows = bot.emulator.file(document.file_id).content.decode("utf-8-sig").splitlines()
+    assert len(rows) == 3 and rows[1].startswith("Ann,") and rows[2].startswith("Bob,")
+    assert ",100," in rows[1] and ",50," in rows[2]
