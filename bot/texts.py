@@ -113,7 +113,7 @@ REFUSALS: dict[Reason, str] = {
     ),
     Reason.not_a_course_file: (
         "To import a course, send a course file: a .yaml, .yml or .json document of at most "
-        "{limit} bytes (the format is in the README; /teach → 📤 Export gives an example)."
+        "{megabytes} MB (the format is in the README; /teach → 📤 Export gives an example)."
     ),
     Reason.lesson_has_quiz: "This lesson already has a quiz.",
     Reason.passing_score_out_of_range: "The passing score is a whole percent, from 0 to {limit}.",

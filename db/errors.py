@@ -21,7 +21,7 @@ class Reason(StrEnum):
     step_has_passed = auto()
     one_medium_per_lesson = auto()
     lesson_content_kind = auto()
-    not_a_course_file = auto()  # limit (bytes)
+    not_a_course_file = auto()  # megabytes
     # Quiz authoring (db.quizauthoring)
     lesson_has_quiz = auto()
     passing_score_out_of_range = auto()  # limit

@@ -478,7 +478,7 @@ async def import_document(update: Update, context: Context, turn: Turn) -> None:
     name = (document.file_name or "") if document else ""
     too_large = document is not None and (document.file_size or 0) > MAX_FILE_BYTES
     if document is None or not name.lower().endswith(COURSE_FILE_SUFFIXES) or too_large:
-        raise Invalid(Reason.not_a_course_file, limit=MAX_FILE_BYTES)
+        raise Invalid(Reason.not_a_course_file, megabytes=MAX_FILE_BYTES // 2**20)
     await turn.session.commit()
     raw = bytes(await (await context.bot.get_file(document.file_id)).download_as_bytearray())
     draft = parse_course(decode_course_file(raw, name), filename=name)

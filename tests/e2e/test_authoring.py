@@ -339,3 +339,10 @@ async def test_stats_and_the_gradebook_match_the_database(bot: BotHarness):
     rows = bot.emulator.file(document.file_id).content.decode("utf-8-sig").splitlines()
     assert len(rows) == 3 and rows[1].startswith("Ann,") and rows[2].startswith("Bob,")
     assert ",100," in rows[1] and ",50," in rows[2]
+
+
+async def test_a_course_file_over_the_limit_is_refused_with_the_limit(bot: BotHarness):
+    tess = await teacher_of(bot)
+    [refused] = await tess.send_document("huge.yaml", b"title: x\n" + b"#" * (1024 * 1024))
+    assert "at most 1 MB" in refused.text
+    assert await courses(bot) == []
