@@ -227,19 +227,27 @@ async def add_questions(
     return await quiz_management(session, user, quiz.id)
 
 
-async def delete_question(
-    session: AsyncSession, user: User, question_id: int, *, confirmed: bool = False
-) -> QuizManagement:
-    """Delete a question (its options go with it) and close the gap in the order."""
+async def _question_to_change(
+    session: AsyncSession, user: User, question_id: int
+) -> tuple[Quiz, Course, int]:
+    """The question's quiz and course (locked, managed by ``user``) and its place in the order."""
     quiz_id = await session.scalar(select(Question.quiz_id).where(Question.id == question_id))
     if quiz_id is None:
         raise NotFound(Reason.question_gone)
     quiz, course = await _quiz_to_change(session, user, quiz_id, gone=Reason.question_gone)
-    removed = await session.scalar(
+    index = await session.scalar(
         select(Question.order_index).where(Question.id == question_id, Question.quiz_id == quiz.id)
     )
-    if removed is None:  # deleted while waiting for the lock
+    if index is None:  # deleted while waiting for the lock
         raise NotFound(Reason.question_gone)
+    return quiz, course, index
+
+
+async def delete_question(
+    session: AsyncSession, user: User, question_id: int, *, confirmed: bool = False
+) -> QuizManagement:
+    """Delete a question (its options go with it) and close the gap in the order."""
+    quiz, course, removed = await _question_to_change(session, user, question_id)
     await _may_change(session, quiz.id, confirmed)
     await session.execute(
         delete(Question)
@@ -269,15 +277,7 @@ async def move_question_up(
     session: AsyncSession, user: User, question_id: int, *, confirmed: bool = False
 ) -> QuizManagement:
     """Swap a question with the one before it (the order decides which question is next)."""
-    quiz_id = await session.scalar(select(Question.quiz_id).where(Question.id == question_id))
-    if quiz_id is None:
-        raise NotFound(Reason.question_gone)
-    quiz, course = await _quiz_to_change(session, user, quiz_id, gone=Reason.question_gone)
-    index = await session.scalar(
-        select(Question.order_index).where(Question.id == question_id, Question.quiz_id == quiz.id)
-    )
-    if index is None:
-        raise NotFound(Reason.question_gone)
+    quiz, course, index = await _question_to_change(session, user, question_id)
     if index == 0:
         raise Conflict(Reason.question_at_top)
     await _may_change(session, quiz.id, confirmed)
