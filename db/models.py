@@ -220,6 +220,10 @@ class Enrollment(Base):
     completed_at: Mapped[datetime | None] = mapped_column(TS)
     last_activity_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
     last_reminded_at: Mapped[datetime | None] = mapped_column(TS)
+    # "Stop reminders" for this one course (the user's own switch is users.reminders_enabled).
+    reminders_enabled: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=text("true")
+    )
 
     student: Mapped[User] = relationship(lazy="raise")
     course: Mapped[Course] = relationship(lazy="raise")
@@ -335,6 +339,9 @@ class QuizAttempt(Base):
     reviewer_comment: Mapped[str | None] = mapped_column(Text)
     reviewed_at: Mapped[datetime | None] = mapped_column(TS)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Set when the instructor changed the quiz while this attempt was in progress: its answers
+    # were dropped, and the student is told so at their next tap (which clears it).
+    restarted_at: Mapped[datetime | None] = mapped_column(TS)
 
     quiz: Mapped[Quiz] = relationship(lazy="raise")
     student: Mapped[User] = relationship(lazy="raise", foreign_keys=[student_id])
@@ -397,3 +404,76 @@ class RoleChange(Base):
     at: Mapped[datetime] = mapped_column(TS, default=utcnow)
 
     __table_args__ = (Index("ix_role_changes_target_id", "target_id"),)
+
+
+class CampaignKind(enum.StrEnum):
+    announcement = "announcement"  # a new lesson, to the course's students
+    broadcast = "broadcast"  # an admin's message
+
+
+class CampaignStatus(enum.StrEnum):
+    draft = "draft"  # composed, not confirmed
+    sending = "sending"
+    done = "done"
+    cancelled = "cancelled"
+
+
+class DeliveryStatus(enum.StrEnum):
+    pending = "pending"
+    claimed = "claimed"  # taken by a sender; after a crash it is never sent again (at most once)
+    sent = "sent"
+    blocked = "blocked"  # Telegram said 403: the user blocked the bot
+    failed = "failed"
+    skipped = "skipped"  # the user had blocked the bot before their turn came
+
+
+class Campaign(Base):
+    """One message pushed to many users (an announcement, a broadcast), sent at a paced rate.
+
+    Its recipients are ``Delivery`` rows written when it starts, each claimed before it is sent,
+    so a restart resumes where it stopped and nobody gets it twice. ``dedupe_key`` makes a second
+    announcement of the same thing impossible (``lesson:17``).
+    """
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[CampaignKind] = mapped_column(_enum(CampaignKind, "campaign_kind"))
+    status: Mapped[CampaignStatus] = mapped_column(
+        _enum(CampaignStatus, "campaign_status"), default=CampaignStatus.draft
+    )
+    dedupe_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    # What is sent: Telegram HTML, with an optional photo (then the text is its caption) and
+    # the buttons described as data (``{"lesson": 17}``: an Open button for that lesson).
+    text: Mapped[str] = mapped_column(Text, default="")
+    photo_file_id: Mapped[str | None] = mapped_column(String(255))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # Who is reached, as data (``{"kind": "course", "course_id": 5}``), and where the sender's
+    # progress message lives so that a resumed campaign keeps editing it.
+    audience: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    report_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    report_message_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(TS)
+    finished_at: Mapped[datetime | None] = mapped_column(TS)
+
+    __table_args__ = (Index("ix_campaigns_status", "status"),)
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.pending
+    )
+    updated_at: Mapped[datetime | None] = mapped_column(TS)
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "user_id"),
+        Index("ix_deliveries_campaign_status", "campaign_id", "status"),
+    )
