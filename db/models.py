@@ -139,11 +139,14 @@ class User(Base):
     dialog_kind: Mapped[str | None] = mapped_column(String(32))
     dialog_data: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     dialog_at: Mapped[datetime | None] = mapped_column(TS)
+    # When an instructor was last told of answers waiting for review (once a local day).
+    review_digest_at: Mapped[datetime | None] = mapped_column(TS)
 
     __table_args__ = (
         CheckConstraint("reminder_hour BETWEEN 0 AND 23", name="reminder_hour_range"),
         Index("ix_users_username", "username"),
         Index("ix_users_dialog_at", "dialog_at"),
+        Index("ix_users_last_active_at", "last_active_at"),  # /users, /stats
     )
 
     @property
@@ -248,6 +251,7 @@ class LessonCompletion(Base):
     __table_args__ = (
         UniqueConstraint("student_id", "lesson_id"),
         Index("ix_lesson_completions_lesson_id", "lesson_id"),
+        Index("ix_lesson_completions_completed_at", "completed_at"),  # /stats: daily learners
     )
 
 
@@ -349,6 +353,7 @@ class QuizAttempt(Base):
     __table_args__ = (
         Index("ix_quiz_attempts_student_quiz", "student_id", "quiz_id", "status"),
         Index("ix_quiz_attempts_status", "status"),
+        Index("ix_quiz_attempts_started_at", "started_at"),  # /stats: daily learners
         # At most one unfinished attempt per student and quiz: the final guard for double taps.
         Index(
             "uq_quiz_attempts_one_open",
@@ -373,6 +378,9 @@ class Invite(Base):
     expires_at: Mapped[datetime] = mapped_column(TS)
     used_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     used_at: Mapped[datetime | None] = mapped_column(TS)
+    revoked_at: Mapped[datetime | None] = mapped_column(TS)
+
+    __table_args__ = (Index("ix_invites_created_at", "created_at"),)
 
 
 class GuessThrottle(Base):
@@ -477,3 +485,20 @@ class Delivery(Base):
         UniqueConstraint("campaign_id", "user_id"),
         Index("ix_deliveries_campaign_status", "campaign_id", "status"),
     )
+
+
+class ReminderSent(Base):
+    """One reminder about one course, as sent (for /stats: how many, and who came back)."""
+
+    __tablename__ = "reminders_sent"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    sent_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_reminders_sent_sent_at", "sent_at"),
+        Index("ix_reminders_sent_user_course", "user_id", "course_id"),
+    )
+
