@@ -8,8 +8,12 @@ serialises writers), so question order is never computed twice at once.
 A quiz students have already taken changes only when ``confirmed``: until then the change is
 refused with ``Reason.quiz_has_attempts`` and nothing is written. When confirmed, finished
 attempts (submitted, pending review, graded) and lesson completions stay as they are, while
-attempts in progress are deleted in the same transaction: their students start again on the
-changed quiz (buttons of the old attempt are refused as ``attempt_gone``).
+attempts in progress restart in place in the same transaction: answers dropped and
+``restarted_at`` set, so their students are told at their next tap and start again on the
+changed quiz (``db.quizzes.Restarted``).
+
+Managers may also preview a quiz as a student receives it (``quiz_preview``, ``preview_tap``):
+that reads, and records nothing.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from db.models import (
     User,
     utcnow,
 )
+from db.quizzes import QuestionView, QuizInfo
 from db.teaching import _clean_text, _lesson_to_change, managed_lesson
 
 
@@ -45,6 +50,22 @@ class QuizManagement:
     course: Course
     attempts: int  # all attempts at this quiz, whatever their status
     in_progress: int  # those still in progress
+
+
+@dataclass(frozen=True)
+class QuizPreview:
+    """A quiz as a student who has not taken it yet receives it."""
+
+    info: QuizInfo  # what the intro says to such a student
+    questions: list[QuestionView]  # without an attempt: their buttons record nothing
+
+
+@dataclass(frozen=True)
+class PreviewTap:
+    """A preview button pressed: the question, and the option (``None`` for Submit)."""
+
+    question: Question  # with its options loaded, in order
+    option: AnswerOption | None
 
 
 # -- validation -----------------------------------------------------------------------------------
@@ -89,6 +110,53 @@ async def quiz_management(session: AsyncSession, user: User, quiz_id: int) -> Qu
     return QuizManagement(quiz, lesson, course, attempts or 0, in_progress or 0)
 
 
+async def quiz_preview(session: AsyncSession, user: User, quiz_id: int) -> QuizPreview:
+    """A managed quiz as a student who has not taken it yet receives it; records nothing."""
+    card = await quiz_management(session, user, quiz_id)
+    questions = card.quiz.questions
+    info = QuizInfo(
+        quiz=card.quiz,
+        lesson=card.lesson,
+        course=card.course,
+        question_count=len(questions),
+        attempts_used=0,
+        open_attempt=None,
+        passed=False,
+        awaiting_review=False,
+    )
+    views = [
+        QuestionView(None, question, number, len(questions))
+        for number, question in enumerate(questions, start=1)
+    ]
+    return QuizPreview(info, views)
+
+
+async def preview_tap(
+    session: AsyncSession, user: User, question_id: int, option_id: int | None = None
+) -> PreviewTap:
+    """A preview button of a managed quiz's question: an option, or Submit (``None``)."""
+    row = (
+        await session.execute(
+            select(Question, Course)
+            .join(Quiz, Quiz.id == Question.quiz_id)
+            .join(Lesson, Lesson.id == Quiz.lesson_id)
+            .join(Course, Course.id == Lesson.course_id)
+            .where(Question.id == question_id)
+            .options(selectinload(Question.options))
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if row is None or not manages(user, row[1]):
+        raise NotFound(Reason.question_gone)
+    question = row[0]
+    if option_id is None:
+        return PreviewTap(question, None)
+    option = next((option for option in question.options if option.id == option_id), None)
+    if option is None:
+        raise Invalid(Reason.option_not_in_question)
+    return PreviewTap(question, option)
+
+
 async def lesson_quiz_id(session: AsyncSession, user: User, lesson_id: int) -> int | None:
     """The id of a managed lesson's quiz, or ``None`` when it has none."""
     lesson, _ = await managed_lesson(session, user, lesson_id)
@@ -128,17 +196,21 @@ async def _quiz_to_change(
 
 async def _may_change(session: AsyncSession, quiz_id: int, confirmed: bool) -> None:
     """The attempts rule: refuse an unconfirmed change of a quiz students have taken; when
-    confirmed, delete its attempts in progress (finished ones and completions stay)."""
+    confirmed, restart its attempts in progress (finished ones and completions stay).
+
+    One statement, bumping ``version``: a student's answer read before it cannot be written
+    over the restart (optimistic locking, see ``QuizAttempt``)."""
     attempts, in_progress = (await session.execute(_attempt_counts(quiz_id))).one()
     if attempts and not confirmed:
         raise Conflict(Reason.quiz_has_attempts, attempts=attempts)
     if in_progress:
         await session.execute(
-            delete(QuizAttempt)
+            update(QuizAttempt)
             .where(
                 QuizAttempt.quiz_id == quiz_id,
                 QuizAttempt.status == AttemptStatus.in_progress,
             )
+            .values(answers={}, restarted_at=utcnow(), version=QuizAttempt.version + 1)
             .execution_options(synchronize_session=False)
         )
 

@@ -4,6 +4,11 @@ An attempt is a row from its first question on; each answer is committed as it i
 question a student is on is derived (the first one without an answer), so nothing about the
 dialog lives only in memory: after a restart the buttons in the chat still work and the lesson
 offers to resume.
+
+When the instructor changes a quiz, its attempts in progress restart in place
+(``db.quizauthoring``): answers dropped, ``restarted_at`` set. The student's next touch of such
+an attempt (an old button, Start or Continue quiz, a typed answer) records nothing: it clears
+``restarted_at`` and returns ``Restarted``, so the student is told once and gets question 1.
 """
 
 from __future__ import annotations
@@ -81,10 +86,19 @@ def may_retry(attempt: QuizAttempt, info: QuizInfo) -> bool:
 
 @dataclass(frozen=True)
 class QuestionView:
-    attempt: QuizAttempt
+    attempt: QuizAttempt | None  # None: an instructor's preview, which records nothing
     question: Question
     number: int
     total: int
+
+
+@dataclass(frozen=True)
+class Restarted:
+    """The student's first touch of an attempt restarted by a change of its quiz (now
+    acknowledged): they are told, then get the first question."""
+
+    info: QuizInfo
+    first: QuestionView | None  # None: the quiz has no questions now
 
 
 @dataclass(frozen=True)
@@ -193,7 +207,9 @@ def _current(quiz: Quiz, attempt: QuizAttempt) -> QuestionView | None:
     return None
 
 
-async def start_attempt(session: AsyncSession, student: User, quiz_id: int) -> QuestionView:
+async def start_attempt(
+    session: AsyncSession, student: User, quiz_id: int
+) -> QuestionView | Restarted:
     """Resume the open attempt, or start one if the rules allow; the current question."""
     info = await quiz_info(session, student, quiz_id)
     attempt = info.open_attempt
@@ -214,9 +230,35 @@ async def start_attempt(session: AsyncSession, student: User, quiz_id: int) -> Q
         except IntegrityError:
             # Another tap opened the attempt first: the partial unique index let one through.
             raise Conflict(Reason.quiz_already_started) from None
+    elif attempt.restarted_at is not None:
+        return await _acknowledge_restart(session, attempt, info)
     view = _current(info.quiz, attempt)
+    if view is None and not info.quiz.questions:  # every question deleted meanwhile
+        raise NotFound(Reason.quiz_has_no_questions)
     assert view is not None, "an in-progress attempt always has an unanswered question"
     return view
+
+
+async def open_quiz(session: AsyncSession, student: User, quiz_id: int) -> QuizInfo | Restarted:
+    """The quiz's intro; but an attempt the instructor restarted is told of first."""
+    info = await quiz_info(session, student, quiz_id)
+    attempt = info.open_attempt
+    if attempt is not None and attempt.restarted_at is not None:
+        return await _acknowledge_restart(session, attempt, info)
+    return info
+
+
+async def _acknowledge_restart(
+    session: AsyncSession, attempt: QuizAttempt, info: QuizInfo
+) -> Restarted:
+    """Clear ``restarted_at`` (once: a concurrent tap loses on the version) and resume at the
+    first question."""
+    attempt.restarted_at = None
+    try:
+        await session.flush()
+    except StaleDataError:
+        raise Conflict(Reason.quiz_already_started) from None
+    return Restarted(info, _current(info.quiz, attempt))
 
 
 async def _attempt_of(
@@ -232,16 +274,20 @@ async def _attempt_of(
 
 async def current_selection(
     session: AsyncSession, student: User, attempt_id: int, question_id: int, mask: int
-) -> tuple[QuestionView, list[int]]:
+) -> tuple[QuestionView, list[int]] | Restarted:
     """A multiple-choice selection on the question the attempt is at: its view and option ids."""
     attempt, info = await _attempt_of(session, student, attempt_id)
+    if attempt.restarted_at is not None:
+        return await _acknowledge_restart(session, attempt, info)
     view = _current(info.quiz, attempt) if attempt.status == AttemptStatus.in_progress else None
     if view is None:
         raise Conflict(Reason.attempt_finished)
     if view.question.id != question_id:
         if all(question.id != question_id for question in info.quiz.questions):
             raise NotFound(Reason.question_not_in_quiz)
-        raise Conflict(Reason.question_answered)
+        if str(question_id) in attempt.answers:
+            raise Conflict(Reason.question_answered)
+        raise Conflict(Reason.questions_in_order)  # a later one (a restarted attempt's, say)
     return view, selected_options(view.question, mask)
 
 
@@ -302,15 +348,22 @@ async def answer_question(
     attempt_id: int,
     question_id: int,
     answer: Answer | Selection,
-) -> AnswerOutcome:
+) -> AnswerOutcome | Restarted:
     """Record one answer (once); finish and score the attempt after the last question."""
     attempt, info = await _attempt_of(session, student, attempt_id)
+    if attempt.restarted_at is not None:
+        return await _acknowledge_restart(session, attempt, info)
     return await _answer(session, student, attempt, info, question_id, answer)
 
 
-async def answer_text(session: AsyncSession, student: User, text: str) -> AnswerOutcome | None:
+async def answer_text(
+    session: AsyncSession, student: User, text: str
+) -> AnswerOutcome | Restarted | None:
     """Typed text as the answer to the student's open text question, if one waits (the newest
-    attempt first); ``None`` when no question waits for text."""
+    attempt first); ``None`` when no question waits for text.
+
+    A restarted attempt takes the text without recording it: it may answer a question of the
+    quiz as it was, never one the student has not seen yet."""
     attempts = await session.scalars(
         select(QuizAttempt)
         .where(
@@ -321,6 +374,8 @@ async def answer_text(session: AsyncSession, student: User, text: str) -> Answer
     )
     for attempt in list(attempts):
         info = await quiz_info(session, student, attempt.quiz_id)
+        if attempt.restarted_at is not None:
+            return await _acknowledge_restart(session, attempt, info)
         view = _current(info.quiz, attempt)
         if view is not None and view.question.type == QuestionType.text:
             return await _answer(session, student, attempt, info, view.question.id, text)

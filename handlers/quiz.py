@@ -4,6 +4,7 @@
 
     lesson [📝 Start quiz] ─► intro [▶️ Start quiz] ─► question 1 ─► … ─► result [🔁 Retry]
     lesson [▶️ Continue quiz] ──────────────────────► current question
+    any of these, after the instructor changed the quiz ─► "the quiz changed" ─► question 1
 
 Nothing here keeps state in memory: the attempt row says which question is next, the question
 buttons carry attempt and question ids, and a multiple-choice selection lives in the buttons
@@ -20,12 +21,13 @@ from db.quizzes import (
     Answer,
     AnswerOutcome,
     QuestionView,
+    Restarted,
     Selection,
     answer_question,
     answer_text,
     current_selection,
     history,
-    quiz_info,
+    open_quiz,
     start_attempt,
 )
 from handlers.common import Context, Turn, button
@@ -34,7 +36,15 @@ from handlers.start import reply_unknown
 
 
 def send_question(turn: Turn, view: QuestionView) -> None:
+    """A question as a new message (a preview's too: its buttons then record nothing)."""
     turn.reply(texts.question(view), keyboards.question(view))
+
+
+def send_restarted(turn: Turn, restart: Restarted) -> None:
+    """The instructor changed the quiz: say so, then its first question, if it has one."""
+    turn.reply(texts.quiz_restarted(restart))
+    if restart.first is not None:
+        send_question(turn, restart.first)
 
 
 async def _record(
@@ -44,8 +54,11 @@ async def _record(
     _show(turn, await answer_question(turn.session, turn.user, attempt_id, question_id, answer))
 
 
-def _show(turn: Turn, outcome: AnswerOutcome) -> None:
+def _show(turn: Turn, outcome: AnswerOutcome | Restarted) -> None:
     """An answer saved: freeze its question message, then the next question or the result."""
+    if isinstance(outcome, Restarted):
+        send_restarted(turn, outcome)
+        return
     turn.answer(texts.SAVED_TOAST)
     if outcome.next_question is not None:
         number, total = outcome.next_question.number - 1, outcome.next_question.total
@@ -65,14 +78,21 @@ def _show(turn: Turn, outcome: AnswerOutcome) -> None:
 @button(Action.quiz_start)
 async def on_quiz_start(update: Update, context: Context, turn: Turn) -> None:
     """The intro: title, questions, passing score, attempts used and left."""
-    info = await quiz_info(turn.session, turn.user, turn.args[0])
+    info = await open_quiz(turn.session, turn.user, turn.args[0])
+    if isinstance(info, Restarted):
+        send_restarted(turn, info)
+        return
     turn.reply(texts.quiz_intro(info), keyboards.quiz_intro(info))
 
 
 @button(Action.quiz_begin)
 async def on_quiz_begin(update: Update, context: Context, turn: Turn) -> None:
     """Start, resume or retry: the current question of the (possibly new) attempt."""
-    send_question(turn, await start_attempt(turn.session, turn.user, turn.args[0]))
+    view = await start_attempt(turn.session, turn.user, turn.args[0])
+    if isinstance(view, Restarted):
+        send_restarted(turn, view)
+        return
+    send_question(turn, view)
 
 
 @button(Action.quiz_answer)
@@ -86,7 +106,11 @@ async def on_quiz_answer(update: Update, context: Context, turn: Turn) -> None:
 async def on_quiz_toggle(update: Update, context: Context, turn: Turn) -> None:
     """A multiple-choice toggle: redraw the buttons with the new selection (nothing stored)."""
     attempt_id, question_id, mask = turn.args
-    view, _ = await current_selection(turn.session, turn.user, attempt_id, question_id, mask)
+    selection = await current_selection(turn.session, turn.user, attempt_id, question_id, mask)
+    if isinstance(selection, Restarted):
+        send_restarted(turn, selection)
+        return
+    view, _ = selection
     turn.edit_markup(keyboards.question(view, mask))
 
 

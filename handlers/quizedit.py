@@ -4,11 +4,13 @@
 
     lesson card [📝 Quiz] ─► (no quiz) wizard: title ─► passing score ─► attempts ─► quiz card
                           └► (a quiz) quiz card [➕ Add questions] [🗑 n] [🗑 Delete quiz]
+                                        [👁 Preview] ─► intro, every question (taps say ✓/✗)
 
 Questions are typed in the compact format (``bot.quizformat``; several per message, errors
 name the question and line) or sent as a Telegram quiz poll, one question each, until ✅ Done.
 Changing a quiz that students have attempted asks first: submitted attempts and completions
-stay, attempts in progress restart.
+stay, attempts in progress restart (their students are told at their next tap). A preview sends
+the quiz exactly as a student receives it, rendered by ``handlers.quiz``; it records nothing.
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ from db.quizauthoring import (
     delete_quiz,
     lesson_quiz_id,
     move_question_up,
+    preview_tap,
     quiz_management,
+    quiz_preview,
     validate_quiz_field,
 )
 from handlers.common import Context, Turn, button, dialog_step
+from handlers.quiz import send_question
 
 NEW_QUIZ = "quiz-new"
 QUESTIONS = "quiz-questions"
@@ -205,6 +210,23 @@ async def on_question_up(update: Update, context: Context, turn: Turn) -> None:
 async def on_question_up_confirmed(update: Update, context: Context, turn: Turn) -> None:
     card = await move_question_up(turn.session, turn.user, turn.args[1], confirmed=True)
     turn.show(texts.quiz_management(card), keyboards.quiz_management(card))
+
+
+@button(Action.quiz_preview, role=INSTRUCTOR)
+async def on_quiz_preview(update: Update, context: Context, turn: Turn) -> None:
+    """The intro and every question, as new messages, exactly as a student receives them."""
+    preview = await quiz_preview(turn.session, turn.user, turn.args[0])
+    turn.reply(texts.quiz_preview(preview.info))
+    for view in preview.questions:
+        send_question(turn, view)
+
+
+@button(Action.quiz_preview_option, Action.quiz_preview_submit, role=INSTRUCTOR)
+async def on_preview_tap(update: Update, context: Context, turn: Turn) -> None:
+    """A preview's option (or Submit): an alert saying what is right; nothing is recorded."""
+    question_id, *option = turn.args
+    tap = await preview_tap(turn.session, turn.user, question_id, *option)
+    turn.answer(texts.preview_tap(tap), alert=True)
 
 
 @button(Action.quiz_delete, role=INSTRUCTOR)

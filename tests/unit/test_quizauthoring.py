@@ -1,6 +1,8 @@
 """Quiz authoring (db.quizauthoring): instructor A vs instructor B vs admin vs student, on a real
 database; question order stays contiguous; a quiz students have taken changes only when
-confirmed, keeping finished attempts and completions and dropping attempts in progress."""
+confirmed, keeping finished attempts and completions and restarting attempts in progress (their
+students are told once, at their next touch); a preview shows a quiz to its managers only and
+records nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from sqlalchemy import select
 
 from db.authoring import CourseDraft, LessonDraft, OptionDraft, QuestionDraft, QuizDraft
 from db.engine import Database
-from db.errors import Conflict, Invalid, NotFound, Reason
+from db.errors import Conflict, DomainError, Invalid, NotFound, Reason
 from db.learning import enroll
 from db.limits import MAX_QUESTIONS_PER_QUIZ, MAX_TITLE_LENGTH
 from db.models import (
@@ -34,9 +36,20 @@ from db.quizauthoring import (
     delete_quiz,
     lesson_quiz_id,
     move_question_up,
+    preview_tap,
     quiz_management,
+    quiz_preview,
 )
-from db.quizzes import answer_question, start_attempt
+from db.quizzes import (
+    QuestionView,
+    Restarted,
+    answer_question,
+    answer_text,
+    current_selection,
+    open_quiz,
+    quiz_info,
+    start_attempt,
+)
 from tests.conftest import make_course, make_user
 from tests.unit.test_teaching import cast, lessons_of, refused, run, snapshot
 
@@ -120,6 +133,10 @@ CASES = {
     "move_question_up": Case(
         lambda s, u, i: move_question_up(s, u, i.questions[1]), Reason.question_gone
     ),
+    "quiz_preview": Case(lambda s, u, i: quiz_preview(s, u, i.quiz), Reason.quiz_gone, False),
+    "preview_tap": Case(
+        lambda s, u, i: preview_tap(s, u, i.questions[0]), Reason.question_gone, False
+    ),
 }
 
 
@@ -153,6 +170,8 @@ async def test_unknown_ids_look_gone(database: Database):
         (lambda s: add_questions(s, alice, 999, [question("Q")]), Reason.quiz_gone),
         (lambda s: delete_question(s, alice, 999), Reason.question_gone),
         (lambda s: delete_quiz(s, alice, 999), Reason.quiz_gone),
+        (lambda s: quiz_preview(s, alice, 999), Reason.quiz_gone),
+        (lambda s: preview_tap(s, alice, 999, 1), Reason.question_gone),
     ):
         error = await refused(database, call)
         assert isinstance(error, NotFound) and error.reason == reason
@@ -398,29 +417,50 @@ async def test_a_taken_quiz_changes_only_when_confirmed(database: Database, chan
     assert isinstance(error, Conflict) and error.reason == Reason.quiz_has_attempts
     assert error.data == {"attempts": 2}
     assert await snapshot(database) == before, "an unconfirmed change writes nothing"
+    async with database.session() as session:
+        version = await session.scalar(
+            select(QuizAttempt.version).where(QuizAttempt.id == in_progress)
+        )
 
     await run(database, lambda s: change(s, alice, ids, confirmed=True))
+    after = await snapshot(database)
     async with database.session() as session:
-        remaining = list(await session.scalars(select(QuizAttempt.id).order_by(QuizAttempt.id)))
+        remaining = list(await session.scalars(select(QuizAttempt).order_by(QuizAttempt.id)))
         completions = list(
             await session.execute(select(LessonCompletion.student_id, LessonCompletion.lesson_id))
         )
-    deleted_quiz = change is CHANGES["delete_quiz"]
-    assert remaining == ([] if deleted_quiz else [submitted])
     assert [tuple(row) for row in completions] == [(sam.id, ids.quizzed_lesson)]
-    if not deleted_quiz:
-        async with database.session() as session:
-            management = await quiz_management(session, alice, ids.quiz)
-        assert (management.attempts, management.in_progress) == (1, 0)
-    # Pat's old buttons are refused; Pat starts again on the changed quiz.
-    error = await refused(
-        database, lambda s: answer_question(s, pat, in_progress, ids.questions[1], [1])
-    )
-    assert isinstance(error, NotFound) and error.reason == Reason.attempt_gone
-    if not deleted_quiz:
-        async with database.session() as session:
-            view = await start_attempt(session, pat, ids.quiz)
-        assert view.attempt.answers == {} and view.number == 1  # (SQLite may reuse the id)
+    if change is CHANGES["delete_quiz"]:
+        assert remaining == [], "its attempts went with the quiz"
+        error = await refused(
+            database, lambda s: answer_question(s, pat, in_progress, ids.questions[1], [1])
+        )
+        assert isinstance(error, NotFound) and error.reason == Reason.attempt_gone
+        return
+
+    # Sam's result stays exactly as it was; Pat's attempt restarts in place.
+    assert [a.id for a in remaining] == [submitted, in_progress]
+    assert after["quiz_attempts"][0] == before["quiz_attempts"][0]
+    restarted = remaining[1]
+    assert restarted.status == AttemptStatus.in_progress and restarted.answers == {}
+    assert restarted.restarted_at is not None
+    assert restarted.version == version + 1, "an answer read before cannot be written over it"
+    async with database.session() as session:
+        management = await quiz_management(session, alice, ids.quiz)
+    assert (management.attempts, management.in_progress) == (2, 1)
+
+    # Pat's next tap on an old button (its question may be gone) tells him, once, and records
+    # nothing; then he is on question 1 of the changed quiz.
+    async with database.session() as session:
+        told = await answer_question(session, pat, in_progress, ids.questions[1], [1])
+    assert isinstance(told, Restarted) and told.first is not None
+    assert (told.first.number, told.first.attempt) == (1, told.info.open_attempt)
+    async with database.session() as session:
+        attempt = await session.get(QuizAttempt, in_progress)
+        assert attempt is not None and attempt.restarted_at is None and attempt.answers == {}
+        view = await start_attempt(session, pat, ids.quiz)
+    assert isinstance(view, QuestionView) and view.attempt is not None
+    assert (view.attempt.id, view.number) == (in_progress, 1)
 
 
 async def test_finished_attempts_alone_also_need_confirmation(database: Database):
@@ -439,3 +479,81 @@ async def test_finished_attempts_alone_also_need_confirmation(database: Database
         management = await add_questions(session, alice, ids.quiz, [question("N")], confirmed=True)
     assert (management.attempts, management.in_progress) == (1, 0)
     assert len(management.quiz.questions) == 2
+
+
+TOUCHES: dict[str, Callable[..., Awaitable[Any]]] = {
+    "start_attempt": lambda s, u, i, a: start_attempt(s, u, i.quiz),
+    "open_quiz": lambda s, u, i, a: open_quiz(s, u, i.quiz),
+    "current_selection": lambda s, u, i, a: current_selection(s, u, a, i.questions[1], 1),
+    "answer_question": lambda s, u, i, a: answer_question(s, u, a, i.questions[1], [1]),
+    "answer_text": lambda s, u, i, a: answer_text(s, u, "my old answer"),
+}
+
+
+@pytest.mark.parametrize("touch", TOUCHES.values(), ids=TOUCHES.keys())
+async def test_a_restarted_attempt_is_told_once_at_any_touch(database: Database, touch):
+    alice, _, pat, ids, _, in_progress = await taken_quiz(database)
+    await run(
+        database, lambda s: add_questions(s, alice, ids.quiz, [question("New")], confirmed=True)
+    )
+    async with database.session() as session:
+        told = await touch(session, pat, ids, in_progress)
+    assert isinstance(told, Restarted) and told.first is not None
+    assert (told.first.number, told.first.total) == (1, 3)
+    async with database.session() as session:
+        try:
+            again = await touch(session, pat, ids, in_progress)
+        except DomainError as error:  # an old button of a later question, now stale
+            again = error
+    assert not isinstance(again, Restarted), "told once"
+    if isinstance(again, DomainError):
+        assert again.reason == Reason.questions_in_order
+    async with database.session() as session:
+        info = await quiz_info(session, pat, ids.quiz)
+    assert info.open_attempt is not None and info.open_attempt.id == in_progress
+    assert info.open_attempt.restarted_at is None and info.open_attempt.answers == {}
+    assert (info.attempts_used, info.question_count) == (0, 3)
+
+
+async def test_a_restarted_quiz_without_questions_says_so(database: Database):
+    alice, _, pat, ids, _, _ = await taken_quiz(database)
+    for question_id in ids.questions:
+        await run(database, lambda s, q=question_id: delete_question(s, alice, q, confirmed=True))
+    async with database.session() as session:
+        told = await start_attempt(session, pat, ids.quiz)
+    assert isinstance(told, Restarted) and told.first is None
+    error = await refused(database, lambda s: start_attempt(s, pat, ids.quiz))
+    assert isinstance(error, NotFound) and error.reason == Reason.quiz_has_no_questions
+
+
+async def test_a_preview_shows_a_new_students_quiz_and_records_nothing(database: Database):
+    alice, *_ = await cast(database)
+    explained = QuestionDraft(
+        "Q2",
+        QuestionType.multiple_choice,
+        [OptionDraft("a", True), OptionDraft("b"), OptionDraft("c", True)],
+        "a and c",
+    )
+    ids = await quizzed_course(database, alice, max_attempts=3)
+    await run(database, lambda s: add_questions(s, alice, ids.quiz, [explained]))
+    before = await snapshot(database)
+    async with database.session() as session:
+        preview = await quiz_preview(session, alice, ids.quiz)
+    info = preview.info
+    assert (info.question_count, info.attempts_used, info.attempts_left) == (3, 0, 3)
+    assert info.open_attempt is None and info.can_start
+    assert [(v.number, v.total, v.attempt, v.question.text) for v in preview.questions] == [
+        (1, 3, None, "Q0"),
+        (2, 3, None, "Q1"),
+        (3, 3, None, "Q2"),
+    ]
+    multiple = preview.questions[2].question
+    async with database.session() as session:
+        right = await preview_tap(session, alice, multiple.id, multiple.options[2].id)
+        submit = await preview_tap(session, alice, multiple.id)
+    assert right.option is not None and right.option.is_correct and right.question.id == multiple.id
+    assert submit.option is None and [o.text for o in submit.question.options] == ["a", "b", "c"]
+    other = preview.questions[0].question.options[0].id
+    error = await refused(database, lambda s: preview_tap(s, alice, multiple.id, other))
+    assert isinstance(error, Invalid) and error.reason == Reason.option_not_in_question
+    assert await snapshot(database) == before, "a preview records nothing"
