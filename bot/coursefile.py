@@ -15,7 +15,12 @@ columns), and numbers must be whole numbers, never floats or booleans. The bound
   quiz ``title`` 200, question ``text`` 300 and option ``text`` 100 (Telegram's poll limits),
   ``explanation`` 1000; no text may hold a NUL character or an unpaired surrogate (written as
   ``\0`` or ``\ud800`` escapes), which PostgreSQL can't store;
-- 1 or more lessons, 1 to 50 questions a quiz, 2 to 10 options a choice question; 1 MB a file.
+- 1 or more lessons, 1 to 50 questions a quiz, 2 to 10 options a choice question; 1 MB a file;
+- a lesson's optional ``id`` 1 to ``db.models.MAX_ID``, used by one lesson of the file only.
+
+An export writes each lesson's database id as its ``id``. Importing as a new course ignores it;
+replacing a course in place (``--replace``, or 📥 Replace from file in the chat) uses it to find
+the lesson an edited one is, so that students keep their completion of it (``db.replacing``).
 """
 
 from __future__ import annotations
@@ -61,7 +66,8 @@ from db.limits import (
     MIN_OPTIONS_PER_QUESTION,
     UNSTORABLE_CHARACTERS,
 )
-from db.models import Course, Difficulty, MediaKind, QuestionType, Role
+from db.models import MAX_ID, Course, Difficulty, MediaKind, QuestionType, Role
+from db.replacing import ReplacementSummary, replace_course_as
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -72,6 +78,7 @@ __all__ = [
     "import_course_file",
     "inferred_type",
     "parse_course",
+    "replace_course_file",
 ]
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -86,7 +93,7 @@ COURSE_FIELDS = (
     "enrollment_key",
     "lessons",
 )
-LESSON_FIELDS = ("title", "content", "media", "quiz")
+LESSON_FIELDS = ("title", "id", "content", "media", "quiz")
 MEDIA_FIELDS = ("kind", "file_id")
 QUIZ_FIELDS = ("title", "passing_score", "max_attempts", "questions")
 QUESTION_FIELDS = ("text", "type", "options", "explanation")
@@ -658,6 +665,8 @@ def _parse_lesson(value: Any, path: str) -> LessonDraft:
         title=fields.text("title", max_length=MAX_TITLE_LENGTH, required=True),
         content=fields.text("content", max_length=MAX_LESSON_CONTENT_LENGTH, html=True),
     )
+    if fields.get("id") is not _MISSING:
+        lesson.key = fields.integer("id", default=0, low=1, high=MAX_ID)
     media = fields.get("media")
     if media is not _MISSING:
         media_fields = _Fields(media, fields.place("media"), MEDIA_FIELDS)
@@ -707,6 +716,17 @@ def parse_course(text: str, *, filename: str = "course.yaml") -> CourseDraft:
     lessons = fields.items("lessons")
     if not lessons:
         raise _fail("lessons", "a course needs at least one lesson")
+    drafts: list[LessonDraft] = []
+    keys: dict[int, int] = {}  # a lesson's id → the index of the lesson that has it
+    for index, lesson in enumerate(lessons):
+        draft = _parse_lesson(lesson, f"lessons[{index}]")
+        if draft.key is not None:
+            if draft.key in keys:
+                raise _fail(
+                    f"lessons[{index}].id", f"{draft.key} is used by lessons[{keys[draft.key]}] too"
+                )
+            keys[draft.key] = index
+        drafts.append(draft)
     return CourseDraft(
         title=title,
         description=description,
@@ -715,9 +735,7 @@ def parse_course(text: str, *, filename: str = "course.yaml") -> CourseDraft:
         duration_minutes=duration,
         published=published,
         enrollment_key=key,
-        lessons=[
-            _parse_lesson(lesson, f"lessons[{index}]") for index, lesson in enumerate(lessons)
-        ],
+        lessons=drafts,
     )
 
 
@@ -759,7 +777,10 @@ _Dumper.add_representer(_Flow, _represent_flow)
 _LINE_START = re.compile(r"^(?=.)", re.MULTILINE)
 _HEADER = (
     "# learnbot course file (YAML). Import it with: learnbot import FILE --owner TELEGRAM_ID\n"
-    "# Lesson content is Telegram HTML.\n"
+    "# (add --replace COURSE_ID to replace that course in place). Lesson content is Telegram\n"
+    "# HTML. A lesson's id ties it to the same lesson when a course is replaced from this\n"
+    "# file: keep the id while you edit the lesson and students keep its completion; a lesson\n"
+    "# without an id is new, and a lesson of the course missing from the file is deleted.\n"
 )
 
 
@@ -780,6 +801,8 @@ def _dump_question(question: QuestionDraft) -> dict[str, Any]:
 
 def _dump_lesson(lesson: LessonDraft) -> dict[str, Any]:
     data: dict[str, Any] = {"title": lesson.title}
+    if lesson.key is not None:
+        data["id"] = lesson.key
     if lesson.content:
         data["content"] = lesson.content
     if lesson.media_kind is not None and lesson.media_file_id is not None:
@@ -865,6 +888,22 @@ async def import_course_file(database: Database, path: Path, owner_telegram_id: 
     async with database.session() as session:
         owner, _ = await raise_role(session, owner_telegram_id, Role.instructor)
         return await create_course(session, owner, draft)
+
+
+async def replace_course_file(
+    database: Database, path: Path, owner_telegram_id: int, course_id: int
+) -> tuple[str, ReplacementSummary]:
+    """Replace the course in place from the file, in one transaction (``db.replacing``); its
+    new title and what was done.
+
+    The file is read and validated before the transaction opens, as for an import. The owner
+    must manage the course (its instructor, or an admin); nobody is created or promoted.
+    """
+    text = await asyncio.to_thread(_read_file, path)
+    draft = parse_course(text, filename=path.name)
+    async with database.session() as session:
+        summary = await replace_course_as(session, owner_telegram_id, course_id, draft)
+    return draft.title, summary
 
 
 async def export_course_file(database: Database, course_id: int) -> str:

@@ -1,6 +1,8 @@
 """Whole-course authoring: create a course tree from a draft, and read one back as a draft.
 
 The drafts are plain data, shared by course files (import/export) and later by chat authoring.
+A lesson read back carries its id as ``key``: a course file keeps it, so that replacing the
+course from an edited file (``db.replacing``) knows which lesson is which.
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ class LessonDraft:
     media_kind: MediaKind | None = None
     media_file_id: str | None = None
     quiz: QuizDraft | None = None
+    # The id of the lesson this draft was read from (a course file's ``id:``). Only replacing a
+    # course in place uses it; a new course gets new lessons whatever it says.
+    key: int | None = None
 
 
 @dataclass
@@ -71,29 +76,45 @@ class CourseDraft:
     lessons: list[LessonDraft] = field(default_factory=list)
 
 
-def _quiz_from_draft(draft: QuizDraft) -> Quiz:
+def questions_from_drafts(drafts: list[QuestionDraft]) -> list[Question]:
+    """New questions (with their options) in the drafts' order, for a quiz to hold."""
+    return [
+        Question(
+            text=question.text,
+            type=question.type,
+            order_index=q_index,
+            explanation=question.explanation,
+            options=[
+                AnswerOption(text=option.text, is_correct=option.correct, order_index=o_index)
+                for o_index, option in enumerate(question.options)
+            ],
+        )
+        for q_index, question in enumerate(drafts)
+    ]
+
+
+def quiz_from_draft(draft: QuizDraft) -> Quiz:
     return Quiz(
         title=draft.title,
         passing_score=draft.passing_score,
         max_attempts=draft.max_attempts,
-        questions=[
-            Question(
-                text=question.text,
-                type=question.type,
-                order_index=q_index,
-                explanation=question.explanation,
-                options=[
-                    AnswerOption(text=option.text, is_correct=option.correct, order_index=o_index)
-                    for o_index, option in enumerate(question.options)
-                ],
-            )
-            for q_index, question in enumerate(draft.questions)
-        ],
+        questions=questions_from_drafts(draft.questions),
+    )
+
+
+def quiz_as_draft(quiz: Quiz) -> QuizDraft:
+    """A quiz loaded with its questions and their options, as a draft."""
+    return QuizDraft(
+        title=quiz.title,
+        passing_score=quiz.passing_score,
+        max_attempts=quiz.max_attempts,
+        questions=question_drafts(quiz),
     )
 
 
 async def create_course(session: AsyncSession, owner: User, draft: CourseDraft) -> Course:
     """Insert the whole course in the caller's transaction: all of it or, on error, nothing.
+    The lessons are new ones: their drafts' ``key`` is not looked at.
 
     A key is hashed (argon2, ~0.4 s of CPU) in a worker thread before any statement, so it
     stalls neither the event loop nor, when the caller's transaction has not begun, the lock.
@@ -117,7 +138,7 @@ async def create_course(session: AsyncSession, owner: User, draft: CourseDraft) 
                 media_kind=lesson.media_kind,
                 media_file_id=lesson.media_file_id,
                 order_index=index,
-                quiz=_quiz_from_draft(lesson.quiz) if lesson.quiz else None,
+                quiz=quiz_from_draft(lesson.quiz) if lesson.quiz else None,
             )
             for index, lesson in enumerate(draft.lessons)
         ],
@@ -142,7 +163,8 @@ def question_drafts(quiz: Quiz) -> list[QuestionDraft]:
 
 
 async def course_draft(session: AsyncSession, course_id: int) -> CourseDraft:
-    """A course as a draft, for export. The enrollment key is a hash and is never exported."""
+    """A course as a draft, for export, each lesson with its id as ``key``. The enrollment key
+    is a hash and is never exported."""
     course = await session.scalar(
         select(Course)
         .where(Course.id == course_id)
@@ -168,14 +190,8 @@ async def course_draft(session: AsyncSession, course_id: int) -> CourseDraft:
                 content=lesson.content,
                 media_kind=lesson.media_kind,
                 media_file_id=lesson.media_file_id,
-                quiz=None
-                if lesson.quiz is None
-                else QuizDraft(
-                    title=lesson.quiz.title,
-                    passing_score=lesson.quiz.passing_score,
-                    max_attempts=lesson.quiz.max_attempts,
-                    questions=question_drafts(lesson.quiz),
-                ),
+                quiz=None if lesson.quiz is None else quiz_as_draft(lesson.quiz),
+                key=lesson.id,
             )
             for lesson in course.lessons
         ],

@@ -33,11 +33,12 @@ from bot.coursefile import (
     parse_course,
 )
 from db.accounts import require_role
-from db.authoring import course_draft, create_course
+from db.authoring import CourseDraft, course_draft, create_course
 from db.coursestats import course_stats, gradebook_csv
 from db.dialogs import Dialog, close_dialog, open_dialog
 from db.errors import Conflict, Invalid, Reason
 from db.models import Difficulty, MediaKind, Role
+from db.replacing import replace_course, replacement_summary
 from db.teaching import (
     add_lesson,
     course_management,
@@ -61,6 +62,7 @@ EDIT_FIELD = "course-edit"
 RENAME_LESSON = "lesson-rename"
 SET_KEY = "course-key"
 ADD_LESSON = "lesson-add"
+REPLACE_COURSE = "course-replace"
 INSTRUCTOR = Role.instructor
 
 # The wizard's steps in order; the optional ones can be skipped.
@@ -411,7 +413,7 @@ async def on_lesson_done(update: Update, context: Context, turn: Turn) -> None:
             media_file_id=data.get("media_file_id"),
         )
         turn.answer(texts.LESSON_ADDED_TOAST)
-        turn.reply(texts.lesson_added(lesson.title))
+        turn.reply(texts.lesson_added(lesson.title), keyboards.announce_offer(lesson.id))
     await show_card(turn, data["course_id"], new=True)
 
 
@@ -466,26 +468,125 @@ async def on_export(update: Update, context: Context, turn: Turn) -> None:
     turn.reply_document(f"{name[:60]}.yaml", text.encode(), texts.exported(card.course.title))
 
 
-async def import_document(update: Update, context: Context, turn: Turn) -> None:
-    """A course file sent to the bot becomes a new draft (all or nothing; errors name the place).
-
-    The file is fetched from Telegram with no transaction open: what came before is committed
-    first, as every Telegram request waits for the commit.
-    """
-    require_role(turn.user, INSTRUCTOR)
+async def _received_course_file(
+    update: Update, context: Context, turn: Turn
+) -> tuple[CourseDraft, str, str]:
+    """The course file the message carries, downloaded and read (all of it valid, or an error
+    naming the place), with its ``file_id`` and name: a .yaml, .yml or .json document of at
+    most 1 MB of UTF-8 text."""
     message = update.effective_message
     document = message.document if message is not None else None
     name = (document.file_name or "") if document else ""
     too_large = document is not None and (document.file_size or 0) > MAX_FILE_BYTES
     if document is None or not name.lower().endswith(COURSE_FILE_SUFFIXES) or too_large:
         raise Invalid(Reason.not_a_course_file, megabytes=MAX_FILE_BYTES // 2**20)
+    draft = await _download_course_file(turn, context, document.file_id, name)
+    return draft, document.file_id, name
+
+
+async def _download_course_file(
+    turn: Turn, context: Context, file_id: str, name: str
+) -> CourseDraft:
+    """The file is fetched from Telegram with no transaction open: what came before is
+    committed first, as every Telegram request waits for the commit."""
     await turn.session.commit()
-    raw = bytes(await (await context.bot.get_file(document.file_id)).download_as_bytearray())
-    draft = parse_course(decode_course_file(raw, name), filename=name)
+    raw = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
+    return parse_course(decode_course_file(raw, name), filename=name)
+
+
+async def import_document(update: Update, context: Context, turn: Turn) -> None:
+    """A course file sent to the bot becomes a new draft (all or nothing; errors name the place)."""
+    require_role(turn.user, INSTRUCTOR)
+    draft, _, _ = await _received_course_file(update, context, turn)
     draft.published = False  # a new draft: the author checks it in the chat first
     course = await create_course(turn.session, turn.user, draft)
     turn.reply(texts.course_imported(course.title, len(draft.lessons)))
     await show_card(turn, course.id, new=True)
+
+
+# -- replacing a course from a course file ---------------------------------------------------------
+#
+#   📥 Replace from file ─► the file ─► (students enrolled?) ─► Confirm ─► replaced, the card
+#                [Cancel]    [hint for text]  no: replaced at once   [Cancel]
+#
+# The question keeps only the file's file_id and name in the dialog, and Confirm downloads it
+# again: a dialog is read with the account on every update, and a course file may be 1 MB.
+# Confirm carries the message id of the file it answers, so an older question's Confirm (after
+# another file was sent) only says the step has passed.
+
+
+@button(Action.teach_replace, role=INSTRUCTOR)
+async def on_replace(update: Update, context: Context, turn: Turn) -> None:
+    """📥 Replace from file: the next course file sent replaces this course in place."""
+    card = await course_management(turn.session, turn.user, turn.args[0])
+    open_dialog(turn.user, REPLACE_COURSE, step="file", course_id=card.course.id)
+    turn.reply(
+        texts.ask_replacement_file(card.course.title),
+        keyboards.cancel(Action.teach_open, card.course.id),
+    )
+
+
+@dialog_step(REPLACE_COURSE, "file", cancelled=texts.REPLACE_CANCELLED, role=INSTRUCTOR)
+@dialog_step(REPLACE_COURSE, "confirm", cancelled=texts.REPLACE_CANCELLED, role=INSTRUCTOR)
+async def on_replacement_file(update: Update, context: Context, turn: Turn) -> None:
+    """The file that replaces the dialog's course: at once when nobody is enrolled, else after
+    Confirm. Any new document withdraws an earlier question, even when it is refused."""
+    assert turn.dialog is not None
+    course_id = turn.dialog.data["course_id"]
+    message = update.effective_message
+    if message is None or message.document is None:
+        asked = turn.dialog.step == "confirm"
+        turn.reply(texts.CONFIRM_OR_SEND_FILE if asked else texts.SEND_REPLACEMENT_FILE)
+        return
+    card = await course_management(turn.session, turn.user, course_id)
+    open_dialog(turn.user, REPLACE_COURSE, step="file", course_id=course_id)
+    await turn.session.commit()  # kept when the document is refused below
+    draft, file_id, name = await _received_course_file(update, context, turn)
+    summary = await replacement_summary(turn.session, turn.user, course_id, draft)
+    if summary.enrolled:
+        open_dialog(
+            turn.user,
+            REPLACE_COURSE,
+            step="confirm",
+            course_id=course_id,
+            file_id=file_id,
+            file_name=name,
+            message_id=message.message_id,
+        )
+        turn.reply(
+            texts.confirm_replacement(card.course.title, summary),
+            keyboards.confirm(
+                Action.teach_replace_confirm,
+                Action.teach_open,
+                course_id,
+                message.message_id,
+                back=(course_id,),
+            ),
+        )
+        return
+    close_dialog(turn.user)
+    await turn.session.commit()  # the new key's hash (if any) must not hold the write lock
+    done = await replace_course(turn.session, turn.user, course_id, draft)
+    turn.reply(texts.course_replaced(draft.title, done))
+    await show_card(turn, course_id, new=True)
+
+
+@button(Action.teach_replace_confirm, role=INSTRUCTOR)
+async def on_replace_confirmed(update: Update, context: Context, turn: Turn) -> None:
+    """Confirm: the file of the question is downloaded again and replaces the course."""
+    course_id, message_id = turn.args
+    await course_management(turn.session, turn.user, course_id)
+    dialog = turn.left_dialog
+    if dialog is None or (dialog.kind, dialog.step) != (REPLACE_COURSE, "confirm"):
+        raise Conflict(Reason.step_has_passed)
+    data = dialog.data
+    if (data.get("course_id"), data.get("message_id")) != (course_id, message_id):
+        raise Conflict(Reason.step_has_passed)
+    draft = await _download_course_file(turn, context, data["file_id"], data["file_name"])
+    done = await replace_course(turn.session, turn.user, course_id, draft)
+    turn.answer(texts.REPLACED_TOAST)
+    turn.edit(texts.course_replaced(draft.title, done))
+    await show_card(turn, course_id, new=True)
 
 
 # -- stats -----------------------------------------------------------------------------------------

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import html
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ from db.authoring import (
 from db.engine import Database
 from db.errors import Invalid, NotFound, Reason
 from db.models import (
+    MAX_ID,
     Course,
     Difficulty,
     Lesson,
@@ -110,6 +113,13 @@ def error_of(text: str, filename: str = "course.yaml") -> str:
     with pytest.raises(CourseFileError) as caught:
         parse_course(text, filename=filename)
     return caught.value.message
+
+
+def without_keys(draft: CourseDraft) -> CourseDraft:
+    """The draft as a file without lesson ids reads: what a new import makes of any file."""
+    return dataclasses.replace(
+        draft, lessons=[dataclasses.replace(lesson, key=None) for lesson in draft.lessons]
+    )
 
 
 async def count(database: Database, model: type[Any]) -> int:
@@ -208,6 +218,44 @@ def test_explicit_type_that_agrees_is_accepted() -> None:
     text = with_question(type="text", text="Explain")
     question = parse_course(text).lessons[1].quiz.questions[0]  # type: ignore[union-attr]
     assert question.type is QuestionType.text
+
+
+def test_a_lesson_id_is_read_as_its_key() -> None:
+    data = copy.deepcopy(BASE)
+    data["lessons"][0]["id"] = 17
+    data["lessons"][2] = {"id": MAX_ID, **data["lessons"][2]}  # before the title is fine too
+    draft = parse_course(yaml.safe_dump(data, sort_keys=False))
+    assert [lesson.key for lesson in draft.lessons] == [17, None, MAX_ID]
+    assert parse_course(json.dumps(data), filename="course.json") == draft
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("0", "0"),
+        ("-3", "-3"),
+        (str(MAX_ID + 1), str(MAX_ID + 1)),
+        ('"17"', 'the text "17"'),
+        ("1.5", "the number 1.5"),
+        ("true", "true"),
+        ("[1]", "a list"),
+    ],
+)
+def test_a_lesson_id_is_a_positive_whole_number(value: str, shown: str) -> None:
+    text = f"title: T\nlessons:\n  - title: A\n  - title: B\n    id: {value}\n"
+    assert error_of(text) == (
+        f"lessons[1].id: must be a whole number from 1 to {MAX_ID}, not {shown}"
+    )
+
+
+def test_a_lesson_id_used_twice_names_both_places() -> None:
+    lessons = "".join(
+        f"  - title: L{index}\n" + (f"    id: {key}\n" if key else "")
+        for index, key in enumerate([5, 17, None, 17, 5])
+    )
+    assert (
+        error_of(f"title: T\nlessons:\n{lessons}") == "lessons[3].id: 17 is used by lessons[1] too"
+    )
 
 
 QUESTION = "lessons[1].quiz.questions[0]"
@@ -750,6 +798,7 @@ def tricky_draft() -> CourseDraft:
                 )
                 if index % 2 == 0
                 else None,
+                key=None if index % 3 == 0 else MAX_ID - index,
             )
             for index, content in enumerate(TRICKY_CONTENT)
         ],
@@ -797,6 +846,7 @@ def test_dump_then_parse_round_trips_random_text() -> None:
                             )
                         ],
                     ),
+                    key=generator.choice([None, 1, generator.randint(1, MAX_ID), MAX_ID]),
                 )
             ],
         )
@@ -829,6 +879,19 @@ def test_dump_is_readable_and_in_the_spec_order() -> None:
     assert "      - text: In your own words, what is a variable?\n\n  - title: Loops\n" in text
     draft.enrollment_key = None
     assert parse_course(text) == draft
+
+
+def test_dump_writes_each_lessons_id_right_after_its_title() -> None:
+    draft = parse_course(course_yaml())
+    for index, lesson in enumerate(draft.lessons):
+        lesson.key = 100 + index
+    text = dump_course(draft)
+    assert "  - title: Intro\n    id: 100\n    content: |\n" in text
+    assert "  - title: Variables\n    id: 101\n" in text
+    assert "  - title: Loops\n    id: 102\n" in text
+    assert parse_course(text) == draft
+    draft.lessons[1].key = None
+    assert "  - title: Variables\n    content: |\n" in dump_course(draft), "no id, no line"
 
 
 def test_dump_writes_the_type_only_when_the_options_do_not_say_it() -> None:
@@ -875,7 +938,32 @@ async def test_import_example_makes_owner_instructor_and_stores_the_whole_course
             if lesson.quiz
             for question in lesson.quiz.questions
         ]
-        assert await course_draft(session, course.id) == expected
+        stored_draft = await course_draft(session, course.id)
+        lesson_ids = await session.scalars(
+            select(Lesson.id).where(Lesson.course_id == course.id).order_by(Lesson.order_index)
+        )
+        assert [lesson.key for lesson in stored_draft.lessons] == list(lesson_ids)
+        assert without_keys(stored_draft) == expected
+
+
+async def test_import_as_a_new_course_ignores_the_lesson_ids(
+    database: Database, tmp_path: Path
+) -> None:
+    first = await import_course_file(database, EXAMPLE, owner_telegram_id=501)
+    exported = await export_course_file(database, first.id)
+    source = tmp_path / "copy.yaml"
+    source.write_text(exported.replace("title: Python Basics", "title: Copy", 1), "utf-8")
+    copy_ = await import_course_file(database, source, owner_telegram_id=502)
+    async with database.session() as session:
+        original, again = (
+            (await course_draft(session, first.id)),
+            await course_draft(session, copy_.id),
+        )
+    assert without_keys(again) == dataclasses.replace(without_keys(original), title="Copy")
+    assert not {lesson.key for lesson in again.lessons} & {
+        lesson.key for lesson in original.lessons
+    }, "new lessons, the original's untouched"
+    assert parse_course(exported) == original
 
 
 async def test_import_keeps_an_admin_an_admin(database: Database) -> None:
@@ -899,12 +987,16 @@ async def test_export_reimports_to_the_same_draft_without_the_key(
     draft = parse_course(exported)
     original = parse_course(source.read_text(encoding="utf-8"))
     original.enrollment_key = None
-    assert draft == original
+    assert without_keys(draft) == original
+    assert all(lesson.key for lesson in draft.lessons), "every exported lesson has its id"
 
     target = tmp_path / "exported.yaml"
     target.write_text(exported, encoding="utf-8")
     again = await import_course_file(database, target, owner_telegram_id=700)
-    assert await export_course_file(database, again.id) == exported
+    reexported = await export_course_file(database, again.id)
+    assert without_keys(parse_course(reexported)) == without_keys(draft)
+    ids = re.compile(r"^    id: \d+\n", re.MULTILINE)
+    assert ids.sub("", reexported) == ids.sub("", exported), "the same file but for the ids"
 
 
 async def test_the_enrollment_key_is_stored_hashed(database: Database, tmp_path: Path) -> None:
@@ -926,10 +1018,14 @@ async def test_export_of_an_unknown_course_is_not_found(database: Database) -> N
 
 
 def test_the_exported_header_says_only_what_works() -> None:
-    header = dump_course(parse_course(course_yaml())).splitlines()[:2]
+    text = dump_course(parse_course(course_yaml()))
+    header = [line for line in text.splitlines() if line.startswith("#")]
     assert header == [
         "# learnbot course file (YAML). Import it with: learnbot import FILE --owner TELEGRAM_ID",
-        "# Lesson content is Telegram HTML.",
+        "# (add --replace COURSE_ID to replace that course in place). Lesson content is Telegram",
+        "# HTML. A lesson's id ties it to the same lesson when a course is replaced from this",
+        "# file: keep the id while you edit the lesson and students keep its completion; a lesson",
+        "# without an id is new, and a lesson of the course missing from the file is deleted.",
     ]
 
 
@@ -969,7 +1065,7 @@ async def test_the_longest_valid_course_fits_the_database(
     source = tmp_path / "longest.yaml"
     source.write_text(text, encoding="utf-8")
     course = await import_course_file(database, source, owner_telegram_id=2**52 - 1)
-    assert parse_course(await export_course_file(database, course.id)) == draft
+    assert without_keys(parse_course(await export_course_file(database, course.id))) == draft
 
 
 async def test_out_of_range_values_are_refused_before_the_database(
