@@ -15,14 +15,20 @@ from db.errors import NotFound, Reason
 from db.models import MAX_ID
 from handlers.catalog import show_course_card
 from handlers.common import ROUTES, Context, Turn, button, command
+from handlers.invites import PAYLOAD_PREFIX as INVITE_PREFIX
+from handlers.invites import redeem
 
 COURSE_LINK = re.compile(r"course-([0-9]{1,40})")
 
 
 @command("start")
 async def cmd_start(update: Update, context: Context, turn: Turn) -> None:
-    """Welcome; ``/start course-<id>`` (a t.me deep link) opens that course's card."""
+    """Welcome; ``/start course-<id>`` (a t.me deep link) opens that course's card, and
+    ``/start inv-<code>`` redeems an invite (``handlers.invites``)."""
     payload = context.args[0] if context.args else ""
+    if payload.startswith(INVITE_PREFIX):
+        await redeem(turn, context, payload.removeprefix(INVITE_PREFIX))
+        return
     if match := COURSE_LINK.fullmatch(payload):
         course_id = int(match.group(1))
         if not 0 < course_id <= MAX_ID:  # no such course (and PostgreSQL would refuse the id)

@@ -56,9 +56,13 @@ def upgrade() -> None:
 
     # Ranges of time for /stats (daily active learners).
     with op.batch_alter_table("lesson_completions", schema=None) as batch_op:
-        batch_op.create_index("ix_lesson_completions_completed_at", ["completed_at"], unique=False)
+        batch_op.create_index(
+            "ix_lesson_completions_completed_at", ["completed_at", "student_id"], unique=False
+        )
     with op.batch_alter_table("quiz_attempts", schema=None) as batch_op:
-        batch_op.create_index("ix_quiz_attempts_started_at", ["started_at"], unique=False)
+        batch_op.create_index(
+            "ix_quiz_attempts_started_at", ["started_at", "student_id"], unique=False
+        )
 
 
 def downgrade() -> None:
