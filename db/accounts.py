@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.dialect import upsert
 from db.errors import Conflict, Forbidden, NotFound, Reason
 from db.models import Role, RoleChange, User, utcnow
+
+# How stale ``users.last_active_at`` may be: it feeds "active today" and "inactive for N days",
+# so refreshing it once a minute instead of on every update loses nothing.
+ACTIVITY_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -31,12 +36,23 @@ class NewUserDefaults:
 async def touch_user(
     session: AsyncSession, profile: Profile, defaults: NewUserDefaults = NewUserDefaults()
 ) -> User:
-    """Create the account on the first update, refresh name and activity on every later one.
+    """Create the account on the first update, refresh name and activity on later ones.
 
-    One ``INSERT … ON CONFLICT DO UPDATE … RETURNING``: two first updates at once still make
-    one account, the role is never touched here, and the row comes back in the same statement.
+    The account is read first, with one plain ``SELECT``: when nothing Telegram says about the
+    user changed and their activity stamp is fresh (``ACTIVITY_RESOLUTION``), that is all, so an
+    update that only reads takes no write lock. Otherwise one ``INSERT … ON CONFLICT DO UPDATE
+    … RETURNING`` writes it: two first updates at once still make one account, and the role is
+    never touched here. The role is always the stored one: a change made anywhere (another
+    admin, the CLI in another process) counts from the user's next update.
     """
     now = utcnow()
+    known = await session.scalar(
+        select(User)
+        .where(User.telegram_id == profile.telegram_id)
+        .execution_options(populate_existing=True)
+    )
+    if known is not None and _up_to_date(known, profile, now):
+        return known
     refreshed = {
         "username": profile.username,
         "full_name": profile.full_name[:256],
@@ -63,6 +79,16 @@ async def touch_user(
     user = await session.scalar(stmt.returning(User), execution_options={"populate_existing": True})
     assert user is not None
     return user
+
+
+def _up_to_date(user: User, profile: Profile, now: datetime) -> bool:
+    return (
+        user.username == profile.username
+        and user.full_name == profile.full_name[:256]
+        and user.language_code == profile.language_code
+        and not user.is_blocked  # any update from the user proves they unblocked the bot
+        and user.last_active_at > now - ACTIVITY_RESOLUTION
+    )
 
 
 async def get_user(session: AsyncSession, telegram_id: int) -> User:
@@ -120,10 +146,13 @@ async def set_role(
     if old_role == new_role:
         return False
     if old_role == Role.admin and new_role != Role.admin:
-        admins = await session.scalar(
-            select(func.count()).select_from(User).where(User.role == Role.admin)
+        # The admins' rows are locked before counting (PostgreSQL; SQLite's BEGIN IMMEDIATE
+        # already serialises): two admins stepping down at once cannot both see another admin
+        # (on PostgreSQL one of them may end in a deadlock error instead, which changes nothing).
+        admins = await session.scalars(
+            select(User.id).where(User.role == Role.admin).with_for_update()
         )
-        if (admins or 0) <= 1:
+        if len(admins.all()) <= 1:
             raise Conflict(Reason.last_admin)
     target.role = new_role
     session.add(

@@ -20,6 +20,7 @@ answered exactly once.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -41,13 +42,17 @@ from telegram.ext import (
 
 from bot import texts
 from bot.callbacks import Action, Callback, decode, pattern
+from bot.campaigns import Pushes
 from bot.formatting import MESSAGE_LIMIT, escape, split_html, utf16_len
+from bot.sender import PacedSender
 from bot.settings import Settings
 from db.accounts import NewUserDefaults, Profile, require_role, touch_user
 from db.dialogs import Dialog, close_dialog, dialog_of, end_dialog
-from db.engine import Database
+from db.engine import Database, is_busy
 from db.errors import DomainError, Invalid, Reason
 from db.models import MediaKind, Role, User, utcnow
+
+log = logging.getLogger(__name__)
 
 # -- typed services and context ------------------------------------------------------------------
 
@@ -59,14 +64,28 @@ class Services:
     settings: Settings
     database: Database
     dialog_timeout: timedelta
+    sender: PacedSender  # every push to many users, paced at SEND_RATE_PER_SECOND together
+    pushes: Pushes  # the campaigns (announcements, broadcasts) this process is sending
 
 
 class LearnApplication(Application):  # type: ignore[type-arg]
-    """PTB's Application, carrying the services (``ApplicationBuilder.application_class``)."""
+    """PTB's Application, carrying the services (``ApplicationBuilder.application_class``).
+
+    Starting it also resumes the campaigns a previous run left unfinished; stopping it stops
+    them first (nothing is lost: see ``bot.campaigns``).
+    """
 
     def __init__(self, *, services: Services, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
+
+    async def start(self) -> None:
+        await super().start()
+        await self.services.pushes.resume(self.bot)
+
+    async def stop(self) -> None:
+        await self.services.pushes.stop()
+        await super().stop()
 
 
 class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -214,7 +233,13 @@ async def _send_media(
         MediaKind.document: bot.send_document,
         MediaKind.audio: bot.send_audio,
     }[kind]
-    await send(chat_id, file_id, caption=caption)
+    try:
+        await send(chat_id, file_id, caption=caption)
+    except BadRequest as error:
+        # A file id Telegram does not know (from another bot, say, in an imported course): the
+        # lesson goes on without it, and the student is told what is missing.
+        log.warning("Telegram refused a %s (file id %.12s…): %s", kind.value, file_id, error)
+        await bot.send_message(chat_id, texts.media_unavailable(kind.value, caption))
 
 
 async def _send_document(
@@ -315,24 +340,32 @@ def authorized(role: Role) -> Callable[[Handler], Callback_]:
             )
             turn: Turn | None = None
             user_id, closed = 0, False
-            try:
-                async with services.database.session() as session:
-                    user = await touch_user(session, profile, defaults)
-                    user_id = user.id  # still readable if a refusal rolls the session back
-                    turn = Turn(session, user, update, callback)
-                    closed = _take_dialog(turn, services.dialog_timeout)
-                    require_role(user, role)
-                    await handler(update, context, turn)
-            except DomainError as error:
-                assert turn is not None
-                ends_dialog = turn.dialog is not None and not isinstance(error, Invalid)
-                if closed or ends_dialog:  # leaving, or what the dialog was about is gone
-                    async with services.database.session() as session:
-                        await end_dialog(session, user_id)
-                await refuse(update, texts.refusal(error))
-                return
-            except Exception as error:
-                raise UpdateFailed(answered=False) from error
+            # SQLite: first without the write lock, so an update that only reads runs beside
+            # the writer; if it must write after another transaction did, once more with the
+            # lock. A handler only records what to send, so running it again is harmless.
+            for deferred in (True, False) if services.database.is_sqlite else (False,):
+                try:
+                    async with services.database.session(deferred=deferred) as session:
+                        user = await touch_user(session, profile, defaults)
+                        user_id = user.id  # still readable if a refusal rolls the session back
+                        turn = Turn(session, user, update, callback)
+                        closed = _take_dialog(turn, services.dialog_timeout)
+                        require_role(user, role)
+                        await handler(update, context, turn)
+                except DomainError as error:
+                    assert turn is not None
+                    ends_dialog = turn.dialog is not None and not isinstance(error, Invalid)
+                    if closed or ends_dialog:  # leaving, or what the dialog was about is gone
+                        async with services.database.session() as session:
+                            await end_dialog(session, user_id)
+                    await refuse(update, texts.refusal(error))
+                    return
+                except Exception as error:
+                    if deferred and is_busy(error):
+                        continue
+                    raise UpdateFailed(answered=False) from error
+                break
+            assert turn is not None
             try:
                 await turn.deliver(context.bot)
             except Exception as error:

@@ -197,6 +197,8 @@ async def test_thirty_students_at_once_leave_consistent_progress(bot: BotHarness
         assert "Congratulations" in student.last.text
 
     await asyncio.gather(*(journey(2000 + n) for n in range(30)))
+    assert bot.application is not None
+    assert bot.application.update_processor.peak > 1, "the students' updates really overlapped"
     async with bot.database.session() as session:
         rows = list(
             await session.execute(select(Enrollment.progress_percentage, Enrollment.completed_at))
