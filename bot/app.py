@@ -21,30 +21,56 @@ from telegram.ext import (
 )
 
 from bot import texts
+from bot.campaigns import Pushes
 from bot.menus import set_default_menu, set_menu
+from bot.processor import PerUserUpdateProcessor
+from bot.reminders import schedule_reminders
+from bot.sender import PacedSender
 from bot.settings import Settings
 from db.accounts import raise_role, set_blocked, staff
 from db.dialogs import expire_dialogs
 from db.engine import Database
 from db.models import Role, utcnow
 from handlers import (
+    admin,
+    announce,
+    broadcast,
     catalog,
     errors,
+    invites,
     lessons,
     messages,
     progress,
     quiz,
     quizedit,
     review,
+    settings,
     start,
     teach,
+    users,
 )
 from handlers.common import ROUTES, Context, LearnApplication, Services
 
 log = logging.getLogger(__name__)
 
 # Importing a flow's module registers its commands and buttons (``handlers.common.ROUTES``).
-FLOWS = (start, catalog, lessons, progress, quiz, review, teach, quizedit, messages)
+FLOWS = (
+    start,
+    catalog,
+    lessons,
+    progress,
+    quiz,
+    review,
+    teach,
+    quizedit,
+    announce,
+    admin,
+    broadcast,
+    users,
+    invites,
+    settings,
+    messages,
+)
 
 DIALOG_TIMEOUT = timedelta(minutes=15)
 
@@ -70,7 +96,9 @@ def build_application(
     ``paced`` keeps sending under Telegram's ~30 messages/s (PTB's ``AIORateLimiter``); the
     benchmark turns it off to measure how fast the bot itself processes updates.
     """
-    services = Services(settings, database or Database(settings.database_url), dialog_timeout)
+    database = database or Database(settings.database_url)
+    sender = PacedSender(settings.send_rate_per_second)
+    services = Services(settings, database, dialog_timeout, sender, Pushes(database, sender))
     builder = (
         Application.builder()
         .application_class(LearnApplication, kwargs={"services": services})
@@ -86,6 +114,11 @@ def build_application(
         )
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
+        .concurrent_updates(PerUserUpdateProcessor(settings.max_concurrent_updates))
+        # Enough connections for the updates in flight and the campaigns' senders; a request
+        # waits for a free one rather than failing at once.
+        .connection_pool_size(settings.max_concurrent_updates + 16)
+        .pool_timeout(30)
     )
     if paced:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
@@ -94,6 +127,7 @@ def build_application(
     assert application.job_queue is not None, "install python-telegram-bot[job-queue]"
     sweep = min(timedelta(minutes=1), dialog_timeout / 4)
     application.job_queue.run_repeating(_expire_dialogs, interval=sweep, name="expire-dialogs")
+    schedule_reminders(application)
     return application
 
 

@@ -56,6 +56,8 @@ class Action(Enum):
     teach_delete = ("tch:del", 1)  # course id: asks for confirmation
     teach_delete_confirm = ("tch:delok", 1)  # course id
     teach_export = ("tch:exp", 1)  # course id: the course file, as a document
+    teach_replace = ("tch:rep", 1)  # course id: send a course file that replaces it in place
+    teach_replace_confirm = ("tch:repok", 2)  # course id, message id of the file: replace
     teach_stats = ("tch:stats", 1)  # course id: its figures
     teach_gradebook = ("tch:grades", 1)  # course id: the CSV gradebook, as a document
     lesson_add = ("tl:add", 1)  # course id: the add-lesson dialog
@@ -67,6 +69,18 @@ class Action(Enum):
     lesson_rewrite = ("tl:text", 1)  # lesson id: send new content (replaces text and media)
     lesson_delete = ("tl:del", 1)  # lesson id: asks for confirmation
     lesson_delete_confirm = ("tl:delok", 1)  # lesson id
+    lesson_announce = ("tl:ann", 1)  # lesson id: asks to confirm an announcement
+    lesson_announce_confirm = ("tl:annok", 1)  # lesson id: tell its course's students
+    # Admin (the admin role is checked from the database on every press).
+    admin_home = ("adm:home", 0)  # /admin, in place
+    admin_stats = ("adm:stats", 0)  # /stats, in place
+    broadcast_new = ("bc:new", 0)  # compose a broadcast
+    broadcast_audience = ("bc:aud", 1)  # 0 everyone, 1 the students of a course, 2 inactive
+    broadcast_course = ("bc:crs", 1)  # course id
+    broadcast_inactive = ("bc:idle", 1)  # days
+    broadcast_confirm = ("bc:ok", 0)  # send the composed broadcast
+    broadcast_drop = ("bc:drop", 0)  # cancel the composed broadcast
+    broadcast_stop = ("bc:stop", 1)  # campaign id: cancel a broadcast being sent
     lesson_quiz = ("tq:open", 1)  # lesson id: its quiz's card, or a new quiz
     quiz_new_skip = ("tq:skip", 0)  # skip an optional step of the new-quiz wizard
     quiz_card = ("tq:card", 1)  # quiz id
@@ -79,6 +93,28 @@ class Action(Enum):
     question_delete_confirm = ("tq:qdelok", 1)  # question id
     quiz_delete = ("tq:del", 1)  # quiz id: asks for confirmation
     quiz_delete_confirm = ("tq:delok", 1)  # quiz id
+    quiz_preview = ("tq:prev", 1)  # quiz id: the intro and questions as a student gets them
+    quiz_preview_option = ("tq:try", 2)  # question id, option id: is it right? (records nothing)
+    quiz_preview_submit = ("tq:trysub", 1)  # question id: the right selection (records nothing)
+    # Admins: users, roles, invites (the admin role is checked from the database on every press).
+    users_page = ("usr:page", 1, True)  # page, then the search text (may be empty)
+    user_open = ("usr:open", 1)  # user id (users.id, not the Telegram id): their card
+    user_role = ("usr:role", 2)  # user id, role index (db.users.ROLES): asks for confirmation
+    user_role_confirm = ("usr:roleok", 3)  # user id, new role index, role index it was shown at
+    audit_page = ("aud:page", 1)  # page of the role changes
+    invites_page = ("inv:page", 1)  # page of the invites
+    invite_revoke = ("inv:rev", 2)  # invite id, page to show again
+    # Reminders and /settings (handlers.settings): only ever the caller's own settings.
+    settings_open = ("set:open", 0)  # /settings in place (Back from a picker)
+    settings_new = ("set:new", 0)  # /settings as a new message (under a reminder)
+    settings_reminders = ("set:on", 1)  # 1 on, 0 off
+    settings_hours = ("set:hours", 0)  # the hour picker
+    settings_hour = ("set:hour", 1)  # local hour, 0-23
+    settings_zone = ("set:tz", 0)  # type the time zone (a dialog)
+    settings_zone_pick = ("set:tzp", 0, True)  # a suggested zone: its IANA name
+    reminders_stop = ("rem:stop", 1)  # course id: no more reminders about it
+    reminders_resume = ("rem:on", 1)  # course id: reminders about it again
+    review_open = ("rv:open", 0)  # /review, from the instructors' daily digest
 
     def __init__(self, code: str, arity: int, with_text: bool = False) -> None:
         self.code = code

@@ -1,4 +1,4 @@
-"""The ``learnbot`` command: run, migrate, grant-admin, set-role, import, export.
+"""The ``learnbot`` command: run, migrate, grant-admin, set-role, import (or replace), export.
 
 Every error is one line on stderr with a non-zero exit, never a traceback, and never a secret.
 """
@@ -21,9 +21,18 @@ from telegram import Bot, User
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.app import ALLOWED_UPDATES, build_application
-from bot.coursefile import CourseFileError, export_course_file, import_course_file
+from bot.coursefile import (
+    CourseFileError,
+    export_course_file,
+    import_course_file,
+    replace_course_file,
+)
 from bot.logs import RedactSecrets, configure_logging
 from bot.migrate import upgrade
+from bot.reminders import Plan, policy_of, sweep
+from bot.reminders import dry_run as plan_reminders
+from bot.sandbox import SandboxError, run_sandbox
+from bot.sender import PacedSender
 from bot.settings import (
     TELEGRAM_ID_MAX,
     ConfigurationError,
@@ -34,8 +43,8 @@ from bot.settings import (
 from bot.texts import refusal
 from db.accounts import ensure_user, raise_role, set_role
 from db.engine import Database
-from db.errors import DomainError
-from db.models import MAX_ID, Role
+from db.errors import DomainError, NotFound, Reason
+from db.models import MAX_ID, Role, utcnow
 
 log = logging.getLogger("learnbot")
 
@@ -56,6 +65,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="migrate the database, then serve the bot")
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="try the bot without Telegram: the real bot on a local emulator, in a web chat",
+    )
+    sandbox.add_argument("--port", type=int, default=8080, help="the page's port (default 8080)")
+    sandbox.add_argument(
+        "--course",
+        type=Path,
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="course files to import (default: examples/python-basics.yaml into an empty database)",
+    )
+    sandbox.add_argument(
+        "--db", type=Path, metavar="PATH", help="a SQLite file to keep (default: a temporary one)"
+    )
     commands.add_parser("migrate", help="migrate the database to the latest revision")
     grant = commands.add_parser("grant-admin", help="make a Telegram user an admin")
     grant.add_argument("telegram_id", type=int, metavar="TELEGRAM_ID")
@@ -65,9 +91,22 @@ def _parser() -> argparse.ArgumentParser:
     importer = commands.add_parser("import", help="import a course file (YAML or JSON)")
     importer.add_argument("file", type=Path, metavar="FILE")
     importer.add_argument("--owner", type=int, required=True, metavar="TELEGRAM_ID")
+    importer.add_argument(
+        "--replace",
+        type=int,
+        metavar="COURSE_ID",
+        help="replace that course in place (the owner must be its instructor or an admin): "
+        "enrollments stay, and completions of the lessons whose id the file keeps",
+    )
     exporter = commands.add_parser("export", help="export a course as YAML")
     exporter.add_argument("course_id", type=int, metavar="COURSE_ID")
     exporter.add_argument("-o", "--output", type=Path, metavar="FILE", help="default: stdout")
+    remind = commands.add_parser(
+        "remind", help="send the reminders due now (one sweep; safe while the bot runs)"
+    )
+    remind.add_argument(
+        "--dry-run", action="store_true", help="list who would be reminded, and send nothing"
+    )
     return parser
 
 
@@ -175,26 +214,40 @@ async def _import(database: Database, path: Path, owner: int) -> str:
     return f"Imported course {course.id}: {course.title}"
 
 
-async def _check_telegram(settings: Settings, webhook: WebhookArguments | None) -> User:
-    """Ask Telegram who the bot is (and set the webhook) before serving.
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
-    PTB's own start-up logs a rejected token or an unreachable server with a long traceback;
-    here each is one line, and the token is in neither.
-    """
-    bot = Bot(
+
+async def _replace(database: Database, path: Path, owner: int, course_id: int) -> str:
+    try:
+        title, done = await replace_course_file(database, path, owner, course_id)
+    except NotFound as error:
+        if error.reason != Reason.course_not_available:
+            raise
+        raise CliError(
+            f"{owner} does not manage course {course_id}: "
+            "only its instructor or an admin can replace it"
+        ) from None
+    return (
+        f"Replaced course {course_id}: {title} ({_count(done.kept, 'lesson')} kept, "
+        f"{done.added} added, {done.removed} removed; {_count(done.enrolled, 'student')} enrolled)"
+    )
+
+
+def _bot(settings: Settings) -> Bot:
+    return Bot(
         settings.token,
         base_url=settings.telegram_base_url,
         base_file_url=settings.telegram_base_file_url,
     )
+
+
+@contextmanager
+def _telegram_errors(settings: Settings) -> Iterator[None]:
+    """PTB logs a rejected token or an unreachable server with a long traceback; here each is
+    one line, and the token is in neither."""
     try:
-        async with bot:
-            if webhook is not None:
-                await bot.set_webhook(
-                    webhook["webhook_url"],
-                    secret_token=webhook["secret_token"],
-                    allowed_updates=ALLOWED_UPDATES,
-                )
-            return bot.bot
+        yield
     except InvalidToken:
         raise CliError("Telegram rejected the bot token (check TELEGRAM_BOT_TOKEN)") from None
     except NetworkError as error:
@@ -203,6 +256,20 @@ async def _check_telegram(settings: Settings, webhook: WebhookArguments | None) 
         ) from None
     except TelegramError as error:
         raise CliError(f"the Telegram Bot API refused: {error.message}") from None
+
+
+async def _check_telegram(settings: Settings, webhook: WebhookArguments | None) -> User:
+    """Ask Telegram who the bot is (and set the webhook) before serving."""
+    bot = _bot(settings)
+    with _telegram_errors(settings):
+        async with bot:
+            if webhook is not None:
+                await bot.set_webhook(
+                    webhook["webhook_url"],
+                    secret_token=webhook["secret_token"],
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+            return bot.bot
 
 
 def _serve(settings: Settings) -> None:
@@ -227,9 +294,60 @@ def _serve(settings: Settings) -> None:
         raise CliError(f"the Telegram Bot API refused: {error.message}") from None
 
 
+def _sandbox(args: argparse.Namespace, settings: Settings) -> None:
+    """No token and no network: a fixed fake token, and a SQLite file (never DATABASE_URL)."""
+    if not 0 <= args.port <= 65535:
+        raise CliError(f"--port {args.port} is not a port (0 to 65535)")
+    if args.db is not None:
+        _check_sqlite_path(f"sqlite:///{args.db}")
+    try:
+        run_sandbox(settings, port=args.port, courses=args.course, db=args.db)
+    except SandboxError as error:
+        raise CliError(str(error)) from None
+
+
+def _plan(plan: Plan) -> str:
+    if not plan.students and not plan.digests:
+        return "Nobody is due a reminder now."
+    lines = [f"Would remind {_count(len(plan.students), 'student')}:"]
+    lines += [
+        f"  {student.name} ({student.telegram_id}): "
+        + ", ".join(course.title for course in student.courses)
+        for student in plan.students
+    ]
+    if plan.digests:
+        lines.append(f"Would tell {_count(len(plan.digests), 'instructor')} of answers to review:")
+        lines += [
+            f"  {digest.name} ({digest.telegram_id}): "
+            + _count(sum(course.pending for course in digest.courses), "answer")
+            for digest in plan.digests
+        ]
+    return "\n".join(lines)
+
+
+async def _remind(database: Database, settings: Settings, *, dry_run: bool) -> str:
+    """One reminder sweep now. Safe while the bot runs: every reminder is claimed in the
+    database before it is sent, so nobody gets one twice."""
+    now, policy = utcnow(), policy_of(settings)
+    if dry_run:
+        return _plan(await plan_reminders(database, policy, now))
+    bot = _bot(settings)
+    with _telegram_errors(settings):
+        async with bot:
+            sender = PacedSender(settings.send_rate_per_second)
+            report = await sweep(database, bot, sender, policy, now)
+    return (
+        f"Reminders: {report.due} due, {report.sent} sent, {report.blocked} blocked the bot, "
+        f"{report.failed} failed (tried again at the next sweep); "
+        f"{_count(report.digests, 'review digest')} sent."
+    )
+
+
 def _command(args: argparse.Namespace, settings: Settings) -> None:
     if args.command == "run":
         _serve(settings)
+    elif args.command == "sandbox":
+        _sandbox(args, settings)
     elif args.command == "migrate":
         _migrate(settings)
         print("The database is at the latest revision.")
@@ -239,6 +357,9 @@ def _command(args: argparse.Namespace, settings: Settings) -> None:
     elif args.command == "set-role":
         telegram_id, role = _telegram_id(args.telegram_id), _role(args.role)
         print(_with_database(settings, lambda db: _set_role(db, settings, telegram_id, role)))
+    elif args.command == "import" and args.replace is not None:
+        owner, course_id = _telegram_id(args.owner), _course_id(args.replace)
+        print(_with_database(settings, lambda db: _replace(db, args.file, owner, course_id)))
     elif args.command == "import":
         owner = _telegram_id(args.owner)
         print(_with_database(settings, lambda db: _import(db, args.file, owner)))
@@ -253,6 +374,8 @@ def _command(args: argparse.Namespace, settings: Settings) -> None:
         except OSError as error:
             raise CliError(f"cannot write {args.output}: {error.strerror or error}") from None
         print(f"Wrote {args.output}")
+    elif args.command == "remind":
+        print(_with_database(settings, lambda db: _remind(db, settings, dry_run=args.dry_run)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

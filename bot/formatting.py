@@ -29,6 +29,18 @@ def progress_bar(percentage: int, width: int = 10) -> str:
     return "▓" * filled + "░" * (width - filled) + f" {percentage}%"
 
 
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[int]) -> str:
+    """A trend in one line of text: ▁ for nothing, then up to █ for the largest value."""
+    top = max(values, default=0)
+    if top <= 0:
+        return SPARKS[0] * len(values)
+    steps = len(SPARKS) - 1
+    return "".join(SPARKS[0 if v <= 0 else max(1, round(v * steps / top))] for v in values)
+
+
 def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 

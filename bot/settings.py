@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     reminder_repeat_days: int = Field(3, ge=1)
     reminder_sweep_minutes: int = Field(15, ge=1)
     send_rate_per_second: float = Field(25, gt=0, le=30)
+    invite_ttl_days: int = Field(7, ge=1, le=365)  # how long an /invite link stays valid
+    # Updates of different users processed at once (each user's own always in order).
+    max_concurrent_updates: int = Field(32, ge=1, le=1024)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0"

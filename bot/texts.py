@@ -4,26 +4,35 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.formatting import escape, progress_bar
+from bot.formatting import escape, progress_bar, sparkline, truncate, utf16_len
 from bot.quizformat import EXAMPLE as QUIZ_EXAMPLE
 from bot.quizformat import render_questions
+from bot.timezones import local_time
 from db.authoring import question_drafts
+from db.campaigns import Tally
 from db.catalog import CatalogPage, CourseCard
 from db.coursestats import CourseStats
 from db.errors import DomainError, Reason
+from db.invites import InviteEntry, InviteState
 from db.learning import CourseProgress, LessonView
-from db.models import AttemptStatus, Course, Lesson, QuestionType, QuizAttempt, Role
+from db.models import AttemptStatus, Course, Lesson, QuestionType, QuizAttempt, Role, User
 from db.paging import Page
-from db.quizauthoring import QuizManagement
+from db.platformstats import AdminCounts, PlatformStats
+from db.quizauthoring import PreviewTap, QuizManagement
 from db.quizzes import (
     MAX_TEXT_ANSWER,
     AttemptResult,
     QuestionResult,
     QuestionView,
     QuizInfo,
+    Restarted,
     ReviewItem,
 )
+from db.reminders import PendingCourse, ReminderCourse
+from db.replacing import ReplacementSummary
 from db.teaching import CourseManagement, TeachingEntry
+from db.users import AuditEntry, UserCard, UsersPage
+from db.usersettings import UserSettings
 
 GENERIC_ERROR = "Sorry, something went wrong on our side. Please try again."
 STALE_BUTTON = "This button is no longer valid."
@@ -82,6 +91,7 @@ class labels:
     MY_COURSES = "⬅️ Back to my courses"
     EDIT = "✏️"
     EXPORT = "📤 Export"
+    REPLACE_FROM_FILE = "📥 Replace from file"
     STATS = "📊 Stats"
     GRADEBOOK = "📄 Gradebook (CSV)"
     RENAME = "✏️ Title"
@@ -90,6 +100,25 @@ class labels:
     DELETE_QUIZ = "🗑 Delete quiz"
     REWRITE = "✏️ Content"
     CONFIRM_WITHOUT_COMMENT = "✔️ Confirm without comment"
+    ANNOUNCE = "📣 Announce"
+    ADMIN_STATS = "📊 Stats"
+    USERS = "👥 Users"
+    BROADCAST = "📣 Broadcast"
+    BACK_TO_ADMIN = "⬅️ Back to admin"
+    AUDIENCE_EVERYONE = "👥 Everyone"
+    AUDIENCE_COURSE = "🎓 Students of a course"
+    AUDIENCE_INACTIVE = "💤 Inactive learners"
+    CANCEL_BROADCAST = "⏹ Cancel broadcast"
+
+    @staticmethod
+    def inactive_days(days: int) -> str:
+        return f"{days} days"
+
+    @staticmethod
+    def audience_course(title: str, enrolled: int) -> str:
+        return f"{title} ({enrolled})"
+
+    OPEN_LESSON = "▶️ Open lesson"
 
     @staticmethod
     def open_course(title: str, *, enrolled: bool) -> str:
@@ -127,7 +156,7 @@ REFUSALS: dict[Reason, str] = {
     Reason.question_at_top: "This question is already the first.",
     Reason.quiz_has_attempts: (
         "Students have already taken this quiz (attempts: {attempts}). Their results stay, but "
-        "attempts in progress will be cancelled. Confirm to go ahead."
+        "attempts in progress will start again. Confirm to go ahead."
     ),
     Reason.lesson_content_kind: (
         "Please send text (formatting is kept), or a photo, video, document or audio with a "
@@ -185,6 +214,25 @@ REFUSALS: dict[Reason, str] = {
         "A published course needs at least one lesson: add another one first, or unpublish it."
     ),
     Reason.lesson_at_edge: "This lesson can't move further that way.",
+    Reason.role_unknown: "Roles are student, instructor and admin.",
+    Reason.user_handle: (
+        "Name the user by their @username or Telegram id: /promote @username instructor"
+    ),
+    Reason.role_changed_meanwhile: "Their role changed meanwhile: it is now {role}.",
+    Reason.invite_role: "An invite makes someone an instructor or an admin.",
+    Reason.invite_invalid: (
+        "This invite link is not valid: it may have expired, been used or been revoked. "
+        "Ask the person who sent it for a new one."
+    ),
+    Reason.invite_not_revocable: "This invite was already used or revoked.",
+    Reason.invite_gone: "This invite no longer exists.",
+    Reason.already_announced: "This lesson was announced already ({sent} students reached).",
+    Reason.nobody_to_announce_to: "No student is enrolled in this course yet: nobody to tell.",
+    Reason.campaign_gone: "This message is no longer being sent.",
+    Reason.campaign_finished: "This broadcast has already finished.",
+    Reason.audience_unknown: "Choose who gets the message with the buttons.",
+    Reason.nobody_in_audience: "Nobody would get this message: choose another audience.",
+    Reason.broadcast_content: "Send text, or one photo with a caption.",
 }
 
 
@@ -202,6 +250,7 @@ COMMANDS: dict[Role, list[tuple[str, str]]] = {
         ("courses", "Browse the course catalog"),
         ("mycourses", "Your courses and where to continue"),
         ("progress", "Your progress per course"),
+        ("settings", "Reminders: on or off, hour, time zone"),
         ("help", "What I can do"),
         ("cancel", "Leave the current dialog"),
     ],
@@ -210,7 +259,14 @@ COMMANDS: dict[Role, list[tuple[str, str]]] = {
         ("teach", "Your courses: lessons, publishing"),
         ("review", "Grade free-text quiz answers"),
     ],
-    Role.admin: [],
+    Role.admin: [
+        ("admin", "The platform at a glance"),
+        ("users", "Users and their roles"),
+        ("promote", "Change a user's role: /promote @username role"),
+        ("invite", "Invite links for instructors and admins"),
+        ("stats", "Platform statistics"),
+        ("broadcast", "Send a message to many users"),
+    ],
 }
 
 
@@ -248,7 +304,20 @@ def help_text(role: Role) -> str:
             "messages, then ✅ Done), reorder or delete lessons, 👁 Preview, 📢 Publish.",
             "A lesson's 📝 Quiz takes questions typed like this (+ correct, - wrong, > why):",
             f"<pre>{escape(QUIZ_EXAMPLE)}</pre>",
-            "Sending me a course file (.yaml) imports it as a new draft.",
+            "Sending me a course file (.yaml) imports it as a new draft; 📥 Replace from file "
+            "on a course's card replaces that course in place, keeping its students.",
+            "After adding a lesson, 📣 Announce tells the course's students (once).",
+        ]
+    if role == Role.admin:
+        lines += [
+            "",
+            "<b>Admin</b>",
+            "/admin shows the platform at a glance; /stats has every figure and a 30-day trend.",
+            "/users finds a user (name, @username or id); their card changes the role, after a "
+            "confirmation. /promote @name instructor does the same in one line.",
+            "/invite instructor makes a single-use link; /invite alone lists and revokes them.",
+            "/broadcast: send the message (text or a photo with a caption), choose who gets it "
+            "(everyone, a course's students, inactive learners), check the preview, Confirm.",
         ]
     return "\n".join(lines)
 
@@ -421,6 +490,8 @@ def question(view: QuestionView) -> str:
     lines = [f"❓ Question {view.number} of {view.total}", "", f"<b>{escape(q.text)}</b>", ""]
     if q.type == QuestionType.text:
         lines.append(f"✍️ Type your answer (up to {MAX_TEXT_ANSWER} characters).")
+        if view.attempt is None:  # an instructor's preview
+            lines.append("<i>(students type their answer)</i>")
         return "\n".join(lines)
     lines += [f"{LETTERS[i]}) {escape(option.text)}" for i, option in enumerate(q.options)]
     lines.append("")
@@ -492,6 +563,14 @@ def quiz_history(info: QuizInfo, attempts: list[QuizAttempt]) -> str:
     return "\n".join(lines)
 
 
+def quiz_restarted(restart: Restarted) -> str:
+    """Told once, at the first touch of an attempt the instructor restarted."""
+    head = f"🔄 Your instructor changed the quiz <b>{escape(restart.info.quiz.title)}</b>"
+    if restart.first is None:
+        return f"{head}. {REFUSALS[Reason.quiz_has_no_questions]}"
+    return f"{head}, so your attempt starts again from the first question."
+
+
 # -- review ------------------------------------------------------------------------------------
 
 
@@ -552,6 +631,7 @@ PUBLISHED_TOAST = "Published 📢"
 UNPUBLISHED_TOAST = "Unpublished"
 DELETED_TOAST = "Deleted 🗑"
 LESSON_ADDED_TOAST = "Lesson added ✅"
+ANNOUNCING_TOAST = "Sending 📣"
 SAVED = "Saved ✅"
 KEY_SET = "🔑 The enrollment key is set. Students type it when they enroll."
 KEY_CLEARED = "Key cleared"
@@ -652,7 +732,10 @@ def lesson_part_received(count: int) -> str:
 
 
 def lesson_added(title: str) -> str:
-    return f"✅ Lesson <b>{escape(title)}</b> added. Enrolled students see it in the course."
+    return (
+        f"✅ Lesson <b>{escape(title)}</b> added. Enrolled students see it in the course; "
+        "📣 Announce tells them."
+    )
 
 
 def lesson_management(lesson: Lesson, course: Course) -> str:
@@ -673,7 +756,8 @@ def confirm_lesson_deletion(lesson_title: str, course_title: str) -> str:
 def exported(title: str) -> str:
     return (
         f"📤 <b>{escape(title)}</b> as a course file. Edit it and send it back to me to import "
-        "it as a new draft, or import it with learnbot import."
+        "it as a new draft, or import it with learnbot import. 📥 Replace from file (on the "
+        "course's card) updates this course in place instead."
     )
 
 
@@ -681,6 +765,49 @@ def course_imported(title: str, lessons: int) -> str:
     return (
         f"📥 Imported <b>{escape(title)}</b> with {lessons} lessons, as a draft: check it, "
         "then publish it."
+    )
+
+
+REPLACE_CANCELLED = "Cancelled. The course was not changed."
+REPLACED_TOAST = "Replaced ✅"
+SEND_REPLACEMENT_FILE = (
+    "Please send the course file as a document (.yaml, .yml or .json), or press Cancel."
+)
+CONFIRM_OR_SEND_FILE = "Press ✅ Confirm to replace the course, ✖️ Cancel, or send another file."
+
+
+def ask_replacement_file(title: str) -> str:
+    return (
+        f"📥 Send the course file that replaces <b>{escape(title)}</b>: a .yaml, .yml or .json "
+        "document, as 📤 Export makes it.\n\n"
+        "Enrollments stay. A lesson that keeps its <code>id:</code> line is the same lesson, "
+        "edited: students keep their completion of it. A lesson without an id is new; a lesson "
+        "missing from the file is deleted, with its completions. Attempts in progress at a "
+        "changed quiz start again. The enrollment key stays unless the file sets one."
+    )
+
+
+def _replacement_counts(kept: int, added: int, removed: int) -> str:
+    return f"Lessons: {kept} kept, {added} added, {removed} removed."
+
+
+def confirm_replacement(title: str, summary: ReplacementSummary) -> str:
+    students = "1 student is" if summary.enrolled == 1 else f"{summary.enrolled} students are"
+    lost = "; their completions of the removed lessons are deleted" if summary.removed else ""
+    return (
+        f"📥 Replace <b>{escape(title)}</b> with this file? "
+        f"{_replacement_counts(summary.kept, summary.added, summary.removed)}\n\n"
+        f"{students} enrolled: they stay enrolled and keep their completions of the kept "
+        f"lessons{lost}. Their progress is recounted."
+    )
+
+
+def course_replaced(title: str, summary: ReplacementSummary) -> str:
+    students = "1 student" if summary.enrolled == 1 else f"{summary.enrolled} students"
+    return (
+        f"📥 <b>{escape(title)}</b> was replaced from the file. "
+        f"{_replacement_counts(summary.kept, summary.added, summary.removed)} "
+        f"Enrolled: {students}."
     )
 
 
@@ -789,6 +916,34 @@ def quiz_deleted(lesson_title: str) -> str:
     return f"🗑 The quiz of <b>{escape(lesson_title)}</b> was deleted."
 
 
+ALERT_LIMIT = 200  # a callback answer's text, in UTF-16 code units
+
+
+def quiz_preview(info: QuizInfo) -> str:
+    """The preview's first message: a note, then the intro a new student reads."""
+    return (
+        "👁 <b>Preview</b>: the quiz as a student receives it. Tap an option to see whether it "
+        f"is right; nothing is recorded.\n\n{quiz_intro(info)}"
+    )
+
+
+def preview_tap(tap: PreviewTap) -> str:
+    """The alert of a preview button (plain text): right or wrong, and why if it fits."""
+    q = tap.question
+    if q.type == QuestionType.text:
+        return "(students type their answer)"
+    if tap.option is None:
+        right = ", ".join(LETTERS[i] for i, option in enumerate(q.options) if option.is_correct)
+        verdict = f"✓ Correct: {right}"
+    else:
+        verdict = "✓ Correct" if tap.option.is_correct else "✗ Wrong"
+    if q.explanation:
+        explained = f"{verdict}\n💡 {q.explanation}"
+        if utf16_len(explained) <= ALERT_LIMIT:
+            return explained
+    return verdict
+
+
 def course_stats(stats: CourseStats) -> str:
     lines = [
         f"📊 <b>{escape(stats.title)}</b>",
@@ -815,3 +970,532 @@ def course_stats(stats: CourseStats) -> str:
 
 def gradebook_caption(title: str) -> str:
     return f"📄 The gradebook of <b>{escape(title)}</b>: one row per student."
+
+
+# -- announcements and other pushes to many users (bot.campaigns) -------------------------------
+
+
+def announce_prompt(lesson_title: str, course_title: str, recipients: int) -> str:
+    students = "student" if recipients == 1 else "students"
+    return (
+        f"📣 Tell the {recipients} {students} of <b>{escape(course_title)}</b> about the lesson "
+        f"<b>{escape(lesson_title)}</b>? They get this message:\n\n"
+        f"{announcement(course_title, lesson_title)}"
+    )
+
+
+def announcement(course_title: str, lesson_title: str) -> str:
+    """What an enrolled student receives when a new lesson is announced."""
+    return (
+        f"📣 New lesson in <b>{escape(course_title)}</b>: <b>{escape(lesson_title)}</b>. "
+        "Open it when you are ready."
+    )
+
+
+def announcing(recipients: int) -> str:
+    students = "student" if recipients == 1 else "students"
+    return (
+        f"📣 Sending the announcement to {recipients} {students}. "
+        "I'll tell you when everyone has it."
+    )
+
+
+def announcement_report(lesson_title: str, sent: int, blocked: int, failed: int) -> str:
+    students = "student" if sent == 1 else "students"
+    lines = [f"📣 <b>{escape(lesson_title)}</b> was announced to {sent} {students}."]
+    if blocked:
+        lines.append(f"{blocked} could not be reached: they blocked the bot.")
+    if failed:
+        lines.append(f"{failed} could not be reached: Telegram refused the message.")
+    return "\n".join(lines)
+
+
+def campaign_progress(tally: Tally) -> str:
+    return (
+        f"📤 Sending… {tally.sent} sent, {tally.blocked} blocked the bot, {tally.failed} failed, "
+        f"{tally.left} left."
+    )
+
+
+def campaign_done(tally: Tally) -> str:
+    return (
+        f"✅ Sent to {tally.sent} of {tally.total}: {tally.blocked + tally.skipped} blocked the "
+        f"bot, {tally.failed} failed."
+    )
+
+
+# -- admin: /admin, /stats, /broadcast ----------------------------------------------------------
+
+
+def _roles(users_by_role: dict[Role, int]) -> str:
+    return ", ".join(f"{users_by_role.get(role, 0)} {role.value}s" for role in Role)
+
+
+def admin_home(counts: AdminCounts) -> str:
+    total = sum(counts.users_by_role.values())
+    return "\n".join(
+        [
+            "🛠 <b>Admin</b>",
+            "",
+            f"Users: {total} ({_roles(counts.users_by_role)})",
+            f"Answers waiting for review: {counts.pending_reviews}",
+            f"Users who blocked the bot: {counts.blocked}",
+        ]
+    )
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{(200 * part + whole) // (2 * whole)}%" if whole else "–"
+
+
+def platform_stats(stats: PlatformStats) -> str:
+    return "\n".join(
+        [
+            "📊 <b>Platform statistics</b>",
+            "",
+            f"Users: {stats.users} ({_roles(stats.users_by_role)})",
+            f"Active: {stats.active_1} today · {stats.active_7} in 7 days · "
+            f"{stats.active_30} in 30 days",
+            f"New this week: {stats.new_this_week}",
+            f"Blocked the bot: {stats.blocked}",
+            "",
+            f"Courses: {stats.courses_published} published, {stats.courses_draft} drafts",
+            f"Enrollments: {stats.enrollments} · completed: {stats.completions} "
+            f"({_percent(stats.completions, stats.enrollments)})",
+            f"Quiz attempts: {stats.attempts} · passed: {stats.attempts_passed} "
+            f"({_percent(stats.attempts_passed, stats.attempts)})",
+            f"Answers waiting for review: {stats.pending_reviews}",
+            f"Reminders sent in 7 days: {stats.reminders_7} · came back within a day: "
+            f"{stats.came_back} ({_percent(stats.came_back, stats.reminders_7)})",
+            "",
+            f"Daily active learners, last {len(stats.daily_learners)} days "
+            f"(today {stats.daily_learners[-1]}, best {max(stats.daily_learners)}):",
+            f"<code>{sparkline(stats.daily_learners)}</code>",
+        ]
+    )
+
+
+ASK_BROADCAST = (
+    "📣 Send me the message to broadcast: text (your formatting is kept), or a photo with a "
+    "caption. /cancel leaves."
+)
+BROADCAST_AUDIENCE = "Who gets it?"
+BROADCAST_CHOOSE_COURSE = "The students of which course? (the most enrolled are listed)"
+BROADCAST_NO_COURSES = "No course has students yet. Choose another audience."
+BROADCAST_CHOOSE_DAYS = "Learners (enrolled in a course) inactive for at least:"
+BROADCAST_CANCELLED = "Cancelled. Nothing was sent."
+BROADCAST_STARTED_TOAST = "Sending 📣"
+BROADCAST_STOPPED_TOAST = "Cancelled ⏹"
+
+
+def audience(description: dict[str, object], course_title: str | None = None) -> str:
+    if description.get("kind") == "course":
+        return f"the students of <b>{escape(course_title or '')}</b>"
+    if description.get("kind") == "inactive":
+        return f"learners inactive for {description.get('days')} days or more"
+    return "everyone"
+
+
+def broadcast_preview(who: str, reachable: int, blocked: int) -> str:
+    users = "user" if reachable == 1 else "users"
+    lines = [f"⬆️ That is the message. It goes to {who}: <b>{reachable}</b> {users}."]
+    if blocked:
+        lines.append(f"{blocked} more blocked the bot and are skipped.")
+    lines.append("Send it now?")
+    return "\n".join(lines)
+
+
+def campaign_starting(recipients: int) -> str:
+    users = "user" if recipients == 1 else "users"
+    return f"📤 Sending to {recipients} {users}… I edit this message as it goes."
+
+
+def broadcast_stopped(sent: int) -> str:
+    return f"⏹ Broadcast cancelled after {sent} sent. Nobody else gets it."
+
+
+# -- admin: users, roles, invites ----------------------------------------------------------------
+
+
+class admin_labels:
+    """Button labels of /users, a user's card, the audit and /invite."""
+
+    BACK_TO_USERS = "⬅️ Back to users"
+    AUDIT = "📜 Audit"
+    INVITES = "🎟 Invites"
+
+    @staticmethod
+    def user(user: User) -> str:
+        return f"{user.display_name} · {user.role.value}"
+
+    @staticmethod
+    def make(role: Role) -> str:
+        return f"Make {role.value}"
+
+    @staticmethod
+    def revoke(invite_id: int) -> str:
+        return f"🚫 Revoke #{invite_id}"
+
+
+PROMOTE_USAGE = (
+    "Usage: /promote @username role, or /promote TELEGRAM_ID role. "
+    "Roles are student, instructor and admin."
+)
+ROLE_CHANGED_TOAST = "Role changed ✅"
+ROLE_UNCHANGED_TOAST = "Already so: nothing changed"
+INVITE_USAGE = "/invite instructor or /invite admin creates a single-use invite link."
+INVITE_REVOKED_TOAST = "Invite revoked 🚫"
+_NOBODY = "the configuration or the command line"
+
+
+def _a(role: Role) -> str:
+    """``an admin``, ``an instructor``, ``a student``."""
+    return f"{'an' if role.value[0] in 'aeiou' else 'a'} {role.value}"
+
+
+def _moment(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _short(name: str, limit: int = 40) -> str:
+    """A name in a list, cut so that a page of them fits one message (escaped)."""
+    return escape(name if len(name) <= limit else name[: limit - 1] + "…")
+
+
+def _handle(user: User, limit: int = 256) -> str:
+    """The name, then the @username if any (both escaped)."""
+    username = f" @{escape(user.username)}" if user.username else ""
+    return f"{_short(user.display_name, limit)}{username}"
+
+
+def users_list(page: UsersPage) -> str:
+    title = f"👥 Users matching “{escape(page.query)}”" if page.query else "👥 Users"
+    if page.total == 0:
+        return (
+            f"<b>{title}</b>\n\nNo user matches. Search by name, @username or Telegram id, "
+            "for example /users ann."
+        )
+    lines = [
+        f"<b>{title}</b>",
+        f"{page.total} user(s) · page {page.page + 1} of {page.pages} · most recently active first",
+    ]
+    for user in page.items:
+        lines += [
+            "",
+            f"<b>{_handle(user, 40)}</b> · {user.role.value}",
+            f"id <code>{user.telegram_id}</code> · last active {_moment(user.last_active_at)}",
+        ]
+    lines += ["", "Tap a user to open their card."]
+    return "\n".join(lines)
+
+
+def user_card(card: UserCard, note: str = "") -> str:
+    user = card.user
+    lines = [note, ""] if note else []
+    lines += [
+        f"👤 <b>{_handle(user)}</b>",
+        f"Telegram id: <code>{user.telegram_id}</code>",
+        f"Role: <b>{user.role.value}</b>",
+        f"Joined: {_moment(user.created_at)}",
+        f"Last active: {_moment(user.last_active_at)}",
+        "🚫 They blocked the bot: nothing reaches them."
+        if user.is_blocked
+        else "✅ Messages from the bot reach them.",
+        "",
+    ]
+    if card.courses:
+        lines.append(f"<b>Courses ({len(card.courses)})</b>")
+        lines += [
+            f"{escape(row.course.title)}: {progress_bar(row.percentage)}"
+            for row in card.courses[:15]
+        ]
+        if len(card.courses) > 15:
+            lines.append(f"… and {len(card.courses) - 15} more")
+    else:
+        lines.append("Not enrolled in any course.")
+    return "\n".join(lines)
+
+
+def confirm_role_change(user: User, new_role: Role) -> str:
+    return (
+        f"Change the role of <b>{_handle(user)}</b> (id <code>{user.telegram_id}</code>): "
+        f"{user.role.value} → {new_role.value}?\n"
+        "They are told, and their command menu changes at once."
+    )
+
+
+def role_changed(old_role: Role, new_role: Role) -> str:
+    return f"✅ Role changed: {old_role.value} → {new_role.value}."
+
+
+def role_unchanged(user: User) -> str:
+    return f"{_handle(user)} is already {_a(user.role)}: nothing to change."
+
+
+def role_notice(old_role: Role, new_role: Role) -> str:
+    """What the user whose role an admin changed reads."""
+    if new_role.rank > old_role.rank:
+        return (
+            f"🎉 An admin made you {_a(new_role)}. Your command menu has new commands: "
+            "/help lists them."
+        )
+    return (
+        f"Your role is now <b>{new_role.value}</b> (it was {old_role.value}); your command "
+        "menu has changed accordingly. /help lists your commands."
+    )
+
+
+def could_not_tell(name: str) -> str:
+    return (
+        f"ℹ️ {escape(name)} could not be told: they have not started the bot yet, or blocked "
+        "it. Their command menu follows at their next /start."
+    )
+
+
+def audit(page: Page[AuditEntry]) -> str:
+    if not page.items:
+        return "<b>📜 Role changes</b>\n\nNo role has been changed yet."
+    lines = ["<b>📜 Role changes</b>, the latest first"]
+    if page.pages > 1:
+        lines.append(f"page {page.page + 1} of {page.pages}")
+    lines.append("")
+    for entry in page.items:
+        actor = _short(entry.actor) if entry.actor is not None else _NOBODY
+        lines.append(
+            f"{_moment(entry.at)} · {actor}: <b>{_short(entry.target)}</b> "
+            f"{entry.old_role.value} → {entry.new_role.value}"
+        )
+    return "\n".join(lines)
+
+
+def invite_created(link: str, role: Role, expires_at: datetime) -> str:
+    return (
+        f"🎟 An invite to become {_a(role)}:\n{escape(link)}\n\n"
+        f"Single use, valid until {_moment(expires_at)}. Send it to one person: whoever opens "
+        "it first gets the role. /invite lists your invites and revokes them."
+    )
+
+
+def _invite_state(entry: InviteEntry) -> str:
+    invite = entry.invite
+    if entry.state == InviteState.used and invite.used_at is not None:
+        who = _short(entry.used_by) if entry.used_by is not None else "a deleted account"
+        return f"used by {who} on {_moment(invite.used_at)}"
+    if entry.state == InviteState.revoked and invite.revoked_at is not None:
+        return f"revoked on {_moment(invite.revoked_at)}"
+    if entry.state == InviteState.expired:
+        return f"expired on {_moment(invite.expires_at)}"
+    return f"active until {_moment(invite.expires_at)}"
+
+
+def invites(page: Page[InviteEntry]) -> str:
+    lines = ["<b>🎟 Invites</b>", INVITE_USAGE]
+    if not page.items:
+        return "\n".join([*lines, "", "No invites yet."])
+    if page.pages > 1:
+        lines.append(f"page {page.page + 1} of {page.pages}")
+    for entry in page.items:
+        lines += [
+            "",
+            f"#{entry.invite.id} · {entry.invite.role.value} · by {_short(entry.created_by)}",
+            _invite_state(entry),
+        ]
+    return "\n".join(lines)
+
+
+def invite_redeemed(role: Role, now: Role, raised: bool) -> str:
+    """What the person who opened an invite link reads (``now``: their role afterwards)."""
+    if raised:
+        return (
+            f"🎉 Welcome aboard! You are now {_a(role)}. Your command menu has new commands: "
+            "/help lists them."
+        )
+    return f"You are already {_a(now)}, so this invite changes nothing. /help lists your commands."
+
+
+def invite_already_yours(now: Role) -> str:
+    return f"You already used this invite: you are {_a(now)}. /help lists your commands."
+
+
+def invite_used(user: User, role: Role, raised: bool) -> str:
+    """What the admin who made the invite reads when it is used."""
+    if raised:
+        return f"🎟 {_handle(user)} used your invite and is now {_a(role)}."
+    return f"🎟 {_handle(user)} used your invite; they already were {_a(user.role)}."
+
+
+# -- reminders and /settings -----------------------------------------------------------------------
+
+REMINDER_COURSES_SHOWN = 8  # courses listed (with their buttons) in one reminder
+STOPPED_COURSES_SHOWN = 20  # stopped courses offered in /settings
+_TITLE = 80  # a title's length in a list
+
+
+class reminder_labels:
+    """Button labels of reminders and /settings (SPEC §4: Continue, Stop reminders, Back)."""
+
+    CONTINUE = labels.CONTINUE
+    STOP = "🔕 Stop reminders"
+    SETTINGS = "⚙️ Settings"
+    REMINDERS_OFF = "🔕 Turn reminders off"
+    REMINDERS_ON = "🔔 Turn reminders on"
+    HOUR = "🕕 Reminder hour"
+    ZONE = "🌍 Time zone"
+    BACK = "⬅️ Back"
+    OPEN_REVIEW = "📝 Open /review"
+
+    @staticmethod
+    def continue_course(title: str) -> str:
+        return f"▶️ Continue: {title}"
+
+    @staticmethod
+    def resume(title: str) -> str:
+        return f"🔔 Resume: {title}"
+
+    @staticmethod
+    def hour(hour: int, *, current: bool) -> str:
+        return f"{'✅ ' if current else ''}{hour:02d}:00"
+
+    @staticmethod
+    def zone(zone: str, now: datetime) -> str:
+        return f"{zone} ({local_time(zone, now):%H:%M})"
+
+
+REFUSALS.update(
+    {
+        Reason.reminder_hour_out_of_range: "Choose an hour from 0 to 23.",
+        Reason.unknown_timezone: "I don't know the time zone {zone}.",
+        Reason.not_enrolled: "You are not enrolled in this course.",
+    }
+)
+
+TIMEZONE_CANCELLED = "Cancelled. Your time zone is unchanged."
+ASK_TIMEZONE = (
+    "🌍 Type your time zone, such as <b>Europe/Berlin</b>, or the name of a big city near you "
+    "(Berlin, New York, Tokyo). /cancel keeps the current one."
+)
+HOUR_SAVED_TOAST = "Saved ✅"
+
+
+def _days(count: int) -> str:
+    return "1 day" if count == 1 else f"{count} days"
+
+
+def settings(
+    view: UserSettings,
+    now: datetime,
+    inactive_days: int,
+    repeat_days: int,
+    note: str | None = None,
+) -> str:
+    """The /settings message; ``note`` (already HTML) says what just changed."""
+    local = local_time(view.timezone, now)
+    lines = [note, ""] if note else []
+    lines += ["⚙️ <b>Settings</b>", ""]
+    if view.reminders_enabled:
+        lines += [
+            "🔔 Reminders: <b>on</b>",
+            f"When you have not studied a course for {_days(inactive_days)}, I remind you of it "
+            f"at your hour, at most every {_days(repeat_days)}.",
+        ]
+    else:
+        lines.append("🔕 Reminders: <b>off</b>")
+    lines += [
+        "",
+        f"🕕 Reminder hour: <b>{view.reminder_hour:02d}:00</b> (your time)",
+        f"🌍 Time zone: <b>{escape(view.timezone)}</b>, where it is {local:%H:%M} ({local:%a}) now",
+    ]
+    if view.stopped:
+        courses = "1 course" if len(view.stopped) == 1 else f"{len(view.stopped)} courses"
+        lines += ["", f"🔕 You stopped reminders about {courses}: tap one to turn them back on."]
+    return "\n".join(lines)
+
+
+def ask_hour(zone: str, now: datetime) -> str:
+    return (
+        f"🕕 At which hour should reminders come? Your time zone is {escape(zone)}, where it is "
+        f"{local_time(zone, now):%H:%M} now."
+    )
+
+
+def hour_saved(hour: int) -> str:
+    return f"✅ Reminders come at {hour:02d}:00 your time."
+
+
+def timezone_saved(zone: str) -> str:
+    return f"✅ Your time zone is {escape(zone)}."
+
+
+def reminders_switched(enabled: bool) -> str:
+    return "🔔 Reminders are on." if enabled else "🔕 Reminders are off. Turn them on any time."
+
+
+def course_reminders_resumed(title: str) -> str:
+    return f"🔔 Reminders about <b>{escape(truncate(title, _TITLE))}</b> are back on."
+
+
+def timezone_not_found(typed: str, suggestions: tuple[str, ...]) -> str:
+    shown = escape(truncate(typed.strip(), 64))
+    if suggestions:
+        return (
+            f"🤔 I don't know “{shown}”. Did you mean one of these? Tap it, or type again "
+            "(/cancel keeps your time zone)."
+        )
+    return (
+        f"🤷 I don't know the time zone “{shown}”. Type a name such as Europe/Berlin, or a big "
+        "city near you; /cancel keeps your time zone."
+    )
+
+
+def course_reminders_stopped(title: str) -> str:
+    """The toast of 🔕 Stop reminders (plain text, at most 200 characters)."""
+    return f"🔕 No more reminders about {truncate(title, _TITLE)}. /settings turns them back on."
+
+
+def reminder(courses: tuple[ReminderCourse, ...]) -> str:
+    """The nudge of a student who stalled, about one course or several."""
+    if len(courses) == 1:
+        [course] = courses
+        lines = [
+            f"👋 It has been a while! Ready to go on with <b>{escape(course.title)}</b>?",
+            "",
+            f"Progress: {progress_bar(course.progress)}",
+        ]
+        if course.next_lesson:
+            lines.append(f"Next lesson: <b>{escape(course.next_lesson)}</b>")
+    else:
+        lines = ["👋 It has been a while! Your courses are waiting for you:"]
+        for course in courses[:REMINDER_COURSES_SHOWN]:
+            following = (
+                f" · next: {escape(truncate(course.next_lesson, _TITLE))}"
+                if course.next_lesson
+                else ""
+            )
+            lines += [
+                "",
+                f"<b>{escape(truncate(course.title, _TITLE))}</b>",
+                f"{progress_bar(course.progress)}{following}",
+            ]
+        if len(courses) > REMINDER_COURSES_SHOWN:
+            lines += ["", f"…and {len(courses) - REMINDER_COURSES_SHOWN} more in /mycourses."]
+    lines += ["", "Not now? 🔕 Stop reminders of a course, or choose when they come: ⚙️ Settings."]
+    return "\n".join(lines)
+
+
+def review_digest(courses: tuple[PendingCourse, ...], shown: int = 20) -> str:
+    """An instructor's daily note of answers waiting for review, per course."""
+    total = sum(course.pending for course in courses)
+    lines = [f"📝 Answers wait for your review ({total}):"]
+    lines += [
+        f"• {escape(truncate(course.title, _TITLE))}: {course.pending}"
+        for course in courses[:shown]
+    ]
+    if len(courses) > shown:
+        lines.append(f"…and {len(courses) - shown} more courses.")
+    return "\n".join(lines)
+
+
+def media_unavailable(kind: str, caption: str | None) -> str:
+    """In place of a lesson's photo (video, …) that Telegram would not send."""
+    note = f"📎 This lesson's {kind} can't be shown right now."
+    return f"{note}\n\n{caption}" if caption else note

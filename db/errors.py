@@ -78,6 +78,26 @@ class Reason(StrEnum):
     publish_needs_a_lesson = auto()
     published_course_keeps_a_lesson = auto()
     lesson_at_edge = auto()
+    # Admins: users, roles, invites (db.users, db.invites)
+    role_unknown = auto()
+    user_handle = auto()
+    role_changed_meanwhile = auto()  # role
+    invite_role = auto()
+    invite_invalid = auto()
+    invite_not_revocable = auto()
+    invite_gone = auto()
+    # Campaigns: announcements, broadcasts (db.campaigns)
+    already_announced = auto()  # sent
+    nobody_to_announce_to = auto()
+    campaign_gone = auto()
+    campaign_finished = auto()
+    audience_unknown = auto()
+    nobody_in_audience = auto()
+    broadcast_content = auto()
+    # Reminders and /settings (db.usersettings)
+    reminder_hour_out_of_range = auto()
+    unknown_timezone = auto()  # zone
+    not_enrolled = auto()
 
 
 class DomainError(Exception):

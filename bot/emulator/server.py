@@ -143,6 +143,7 @@ class RecordedRequest:
     error_code: int | None = None
     description: str | None = None
     injected: bool = False
+    at: float = field(default_factory=time.monotonic)  # when it arrived (``time.monotonic``)
 
     def __str__(self) -> str:
         status = "ok" if self.ok else f"{self.error_code} {self.description}"
@@ -178,6 +179,13 @@ class _Fault:
     description: str
     retry_after: int | None
     times: int
+
+
+@dataclass
+class _Delay:
+    seconds: float
+    chat_id: int | None
+    method: str | None
 
 
 @dataclass
@@ -231,6 +239,7 @@ class BotApiEmulator:
         self.use_markers = True
         self.polled = False  # a getUpdates has arrived (see wait_for_bot)
         self.webhook_deliveries = 0  # updates a webhook has taken
+        self.update_timeout = 15.0  # how long a test user waits for the bot to process an update
         prefix = token.split(":", 1)[0]
         self.bot_id = int(prefix) if prefix.isdigit() else 123456789
         self.bot_username = bot_username
@@ -271,16 +280,19 @@ class BotApiEmulator:
         self.problems: list[str] = []
         self.ignored: list[str] = []
         self.users: dict[int, TestUser] = {}
+        self._observers: list[Callable[[str, Any], None]] = []
 
         # server state
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._faults: list[_Fault] = []
+        self._delays: list[_Delay] = []
         self._updates: list[_QueuedUpdate] = []
         self._all_updates: dict[int, _QueuedUpdate] = {}
         self._next_update_id = 1
         self._changed = asyncio.Event()
+        self._recorded = asyncio.Event()  # set (and replaced) whenever a request is recorded
         self._current_poll: _Poll | None = None
         self._poll_count = 0
         self._allowed_updates: list[str] | None = None
@@ -383,9 +395,46 @@ class BotApiEmulator:
         return created
 
     # ------------------------------------------------------------------------------ records
+    def observe(self, callback: Callable[[str, Any], None]) -> Callable[[], None]:
+        """Call ``callback("request", RecordedRequest)`` after the emulator answered a bot request
+        (every one but the long polls it answered), and ``callback("update", payload)`` when an
+        update is queued for the bot: a chat's messages, edits and answers may have changed (the
+        sandbox's live page). Returns a function that stops the observing.
+
+        Callbacks run on the emulator's loop and must not block; one that raises is logged and
+        changes nothing of the answer.
+        """
+        self._observers.append(callback)
+
+        def stop() -> None:
+            if callback in self._observers:
+                self._observers.remove(callback)
+
+        return stop
+
+    def _tell(self, kind: str, item: Any) -> None:
+        for callback in list(self._observers):
+            try:
+                callback(kind, item)
+            except Exception:
+                _LOGGER.exception("Bot API emulator: an observer failed on %s", kind)
+
     def calls(self, method: str) -> list[RecordedRequest]:
         """Recorded requests for one method."""
         return [r for r in self.requests if r.method == method]
+
+    async def wait_calls(
+        self,
+        count: int,
+        where: Callable[[RecordedRequest], bool],
+        timeout: float = 15.0,  # noqa: ASYNC109
+    ) -> list[RecordedRequest]:
+        """Wait until ``count`` recorded requests match ``where`` (the bot sends on its own, a
+        campaign say); returns the matching ones."""
+        async with asyncio.timeout(timeout):
+            while len(matching := [r for r in self.requests if where(r)]) < count:
+                await self._recorded.wait()
+        return matching
 
     async def wait_for_bot(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Wait until a bot polls (a getUpdates is open or done) or sets a webhook: a bot
@@ -429,6 +478,45 @@ class BotApiEmulator:
         name = method if method == "*" else self._method_names[method.lower()]
         self._faults.append(_Fault(name, error_code, description, retry_after, times))
 
+    def delay_answers(
+        self, seconds: float, *, chat_id: int | None = None, method: str | None = None
+    ) -> Callable[[], None]:
+        """Answer the bot's requests ``seconds`` late, as a slow or distant server would: those
+        about one chat (its sends and edits, and the answers to its users' button presses), of
+        one method, or both (neither: every request but getUpdates). The request takes effect
+        when it is answered. Returns a function that ends the delay."""
+        if seconds < 0:
+            raise ValueError("a delay cannot be negative")
+        if method is not None and method.lower() not in self._method_names:
+            raise ValueError(f"{method!r} is not a Bot API method")
+        name = None if method is None else self._method_names[method.lower()]
+        if name == "getUpdates":
+            raise ValueError("getUpdates is a long poll: its answer waits for updates already")
+        delay = _Delay(seconds, chat_id, name)
+        self._delays.append(delay)
+
+        def stop() -> None:
+            if delay in self._delays:
+                self._delays.remove(delay)
+
+        return stop
+
+    def _delay_of(self, method: str, params: dict[str, Any]) -> float:
+        if not self._delays or method == "getUpdates":
+            return 0.0
+        chat_id = params.get("chat_id")
+        if method == "answerCallbackQuery":
+            query = self._queries.get(str(params.get("callback_query_id")))
+            chat_id = query.user.id if query is not None else None
+        return max(
+            (
+                delay.seconds
+                for delay in self._delays
+                if delay.method in (None, method) and delay.chat_id in (None, chat_id)
+            ),
+            default=0.0,
+        )
+
     def _take_fault(self, method: str) -> _Fault | None:
         for fault in self._faults:
             if fault.method == method or (fault.method == "*" and method != "getUpdates"):
@@ -466,6 +554,7 @@ class BotApiEmulator:
         self._all_updates[update_id] = queued
         self._touch()
         self._notify()
+        self._tell("update", queued.payload)
         return update_id
 
     def _notify(self) -> None:
@@ -594,8 +683,11 @@ class BotApiEmulator:
                 "it (deleteWebhook with drop_pending_updates)"
             )
 
-    async def wait_update(self, update_id: int, timeout: float = 15.0) -> None:  # noqa: ASYNC109
-        """Wait for one update: by marker if :attr:`use_markers`, else via :meth:`settle`."""
+    async def wait_update(self, update_id: int, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        """Wait for one update: by marker if :attr:`use_markers`, else via :meth:`settle`
+        (``timeout`` defaults to :attr:`update_timeout`)."""
+        if timeout is None:
+            timeout = self.update_timeout
         if self.use_markers:
             await self.wait_processed(update_id, timeout)
         else:
@@ -690,6 +782,9 @@ class BotApiEmulator:
                 raise ApiError(fault.error_code, fault.description, fault.retry_after)
             params = self._decode(method, raw, files)
             record.params = params
+            delay = self._delay_of(method, params)
+            if delay:
+                await asyncio.sleep(delay)
             if is_poll:
                 result: Any = await self._get_updates(params, request)
             else:
@@ -721,6 +816,8 @@ class BotApiEmulator:
             )
         finally:
             self.requests.append(record)
+            self._recorded.set()
+            self._recorded = asyncio.Event()
             if record.injected:
                 self.injected.append(record)
             elif not record.ok:
@@ -728,6 +825,8 @@ class BotApiEmulator:
             if not is_poll:
                 self._inflight.pop(request_id, None)
                 self._touch()
+            if not is_poll or not record.ok:
+                self._tell("request", record)
 
     async def _read_params(
         self, request: web.Request

@@ -379,6 +379,51 @@ async def test_marker_timeout_explains_what_is_pending(emu: BotApiEmulator) -> N
         await emu.wait_processed(update_id, timeout=0.05)
 
 
+async def test_a_user_waits_as_long_as_update_timeout_says(emu: BotApiEmulator) -> None:
+    emu.update_timeout = 0.05  # no bot is polling
+    with pytest.raises(AssertionError, match=r"not processed within 0\.05s"):
+        await emu.user(42).send("hi")
+
+
+async def test_answers_delayed_for_one_chat_or_method(
+    emu: BotApiEmulator, app: Application
+) -> None:
+    ann, bob = emu.user(42, "Ann"), emu.user(43, "Bob")
+    await ann.send("/start")
+    await bob.send("/start")
+    stop = emu.delay_answers(0.3, chat_id=42)
+    started = time.monotonic()
+    await asyncio.gather(app.bot.send_message(42, "slow"), app.bot.send_message(43, "fast"))
+    assert time.monotonic() - started >= 0.3
+    sent = [r.params["chat_id"] for r in emu.calls("sendMessage")[-2:]]
+    assert sent == [43, 42], "the other chat's answer does not wait"
+    assert ann.last.text == "slow" and bob.last.text == "fast"
+
+    answer = await ann.press("Next")  # the answer to Ann's button press is late as well
+    assert answer is not None and answer.text == "Moving on"
+    answered = emu.calls("answerCallbackQuery")[-1]
+    edited = emu.calls("editMessageText")[-1]
+    assert edited.at - answered.at >= 0.3, "PTB edits only once the late answer came"
+    stop()
+
+    stop = emu.delay_answers(0.3, method="sendChatAction")
+    started = time.monotonic()
+    await asyncio.gather(
+        app.bot.send_chat_action(43, "typing"), app.bot.send_message(43, "not delayed")
+    )
+    answered_in_order = [r.method for r in emu.requests if r.method != "getUpdates"][-2:]
+    assert answered_in_order == ["sendMessage", "sendChatAction"]
+    assert time.monotonic() - started >= 0.3
+    stop()
+    with pytest.raises(ValueError, match="not a Bot API method"):
+        emu.delay_answers(1, method="sendTelepathy")
+    with pytest.raises(ValueError, match="long poll"):
+        emu.delay_answers(1, method="getupdates")
+    with pytest.raises(ValueError, match="negative"):
+        emu.delay_answers(-1, chat_id=42)
+    assert emu.refused == [] and emu.problems == []
+
+
 # ------------------------------------------------------------------------------ raw HTTP
 async def test_raw_http_protocol(emu: BotApiEmulator) -> None:
     base = f"{emu.base_url}{TOKEN}"

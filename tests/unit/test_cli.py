@@ -6,25 +6,29 @@ import asyncio
 import io
 import logging
 import os
+import re
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from telegram.error import InvalidToken
 
 from bot.cli import main
 from bot.logs import RedactSecrets
 from bot.settings import Settings
 from db.engine import Database
-from db.models import Course, Lesson, Role, RoleChange, User
-from tests.conftest import BACKENDS, empty_database_url
+from db.learning import complete_lesson, enroll
+from db.models import Course, Enrollment, Lesson, LessonCompletion, Role, RoleChange, User
+from tests.conftest import BACKENDS, empty_database_url, make_user
 from tests.e2e.test_webhook import free_port
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "python-basics.yaml"
 TOKEN = "123456:CLI-token-that-must-never-be-printed"
 TOO_BIG = str(2**63)  # one above PostgreSQL's BIGINT
+LESSON_ID = re.compile(r"^    id: \d+\n", re.MULTILINE)
 
 
 @pytest.fixture
@@ -88,7 +92,9 @@ def test_import_then_export_round_trips(database_url, tmp_path, capsys):
     assert main(["export", "1", "-o", str(exported)]) == 0
     assert main(["import", str(exported), "--owner", "555"]) == 0
     assert main(["export", "2"]) == 0
-    assert capsys.readouterr().out.endswith(exported.read_text(encoding="utf-8"))
+    again = capsys.readouterr().out
+    assert LESSON_ID.sub("", again).endswith(LESSON_ID.sub("", exported.read_text("utf-8")))
+    assert LESSON_ID.findall(again) != LESSON_ID.findall(exported.read_text("utf-8")), "new ids"
     [(courses,)] = query(database_url, select(func.count(Course.id)))
     [(lessons,)] = query(database_url, select(func.count(Lesson.id)))
     assert courses == 2 and lessons % 2 == 0 and lessons > 0
@@ -109,6 +115,104 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(database_url, tmp_path, 
     assert main(["export", "42"]) == 1
     assert one_error_line(capsys) == "There is no course 42."
     assert query(database_url, select(func.count(User.id))) == [(0,)]
+
+
+def enrolled_student(url: str, telegram_id: int, course_id: int, completed: list[int]) -> None:
+    """A student enrolled in the course who completed the lessons at these places."""
+
+    async def run() -> None:
+        database = Database(url)
+        student = await make_user(database, telegram_id)
+        async with database.session() as session:
+            await enroll(session, student, course_id)
+            lessons = await session.scalars(
+                select(Lesson.id).where(Lesson.course_id == course_id).order_by(Lesson.order_index)
+            )
+        lesson_ids = list(lessons)
+        for lesson_id in (lesson_ids[index] for index in completed):
+            async with database.session() as session:
+                await complete_lesson(session, student, lesson_id)
+        await database.dispose()
+
+    asyncio.run(run())
+
+
+def test_import_replace_keeps_the_course_its_students_and_their_completions(
+    database_url, tmp_path, capsys
+):
+    assert main(["import", str(EXAMPLE), "--owner", "555"]) == 0
+    enrolled_student(database_url, 42, 1, completed=[0, 2])  # two lessons without a quiz
+    edited = tmp_path / "edited.yaml"
+    assert main(["export", "1", "-o", str(edited)]) == 0
+    text = edited.read_text("utf-8")
+    ids = [int(match.split()[1]) for match in LESSON_ID.findall(text)]
+    third = text.index("  - title: Working with text")
+    fourth = text.index("\n  - title:", third + 1) + 1
+    text = text[:third] + text[fourth:]  # the third lesson is deleted
+    text = text.replace("title: Hello, Python", "title: Hello, Python 3", 1)
+    text += "\n  - title: Next steps\n    content: Keep going.\n"
+    edited.write_text(text, "utf-8")
+    capsys.readouterr()
+
+    assert main(["import", str(edited), "--owner", "555", "--replace", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out == (
+        f"Replaced course 1: Python Basics ({len(ids) - 1} lessons kept, 1 added, 1 removed; "
+        "1 student enrolled)\n"
+    )
+    assert query(database_url, select(func.count(Course.id))) == [(1,)]
+    rows = query(database_url, select(Lesson.id, Lesson.title).order_by(Lesson.order_index))
+    assert [lesson_id for lesson_id, _ in rows][: len(ids) - 1] == [*ids[:2], *ids[3:]]
+    assert rows[0][1] == "Hello, Python 3" and rows[-1][1] == "Next steps"
+    assert query(database_url, select(LessonCompletion.lesson_id)) == [(ids[0],)]
+    [(progress,)] = query(database_url, select(Enrollment.progress_percentage))
+    assert progress == round(100 / len(ids))
+
+
+def test_import_replace_is_for_the_courses_instructor_or_an_admin(database_url, tmp_path, capsys):
+    assert main(["import", str(EXAMPLE), "--owner", "555"]) == 0
+    assert main(["set-role", "556", "instructor"]) == 0
+    capsys.readouterr()
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(EXAMPLE.read_text("utf-8").replace("title: Python Basics", "title: X", 1))
+    before = query(database_url, select(Course.title, Lesson.id, Lesson.title).join(Lesson))
+    for owner in ("556", "557"):  # another instructor; someone the bot has never seen
+        assert main(["import", str(renamed), "--owner", owner, "--replace", "1"]) == 1
+        assert one_error_line(capsys) == (
+            f"{owner} does not manage course 1: only its instructor or an admin can replace it"
+        )
+    assert query(database_url, select(Course.title, Lesson.id, Lesson.title).join(Lesson)) == before
+    assert query(database_url, select(func.count(User.id))) == [(2,)], "557 was not created"
+
+    assert main(["grant-admin", "558"]) == 0
+    capsys.readouterr()
+    assert main(["import", str(renamed), "--owner", "558", "--replace", "1"]) == 0
+    assert capsys.readouterr().out.startswith("Replaced course 1: X (0 lessons kept, ")
+    [(title, instructor)] = query(
+        database_url,
+        select(Course.title, User.telegram_id).join(User, User.id == Course.instructor_id),
+    )
+    assert (title, instructor) == ("X", 555), "an admin replaces it; the course stays the owner's"
+
+
+def test_import_replace_errors_are_one_line_and_change_nothing(database_url, tmp_path, capsys):
+    assert main(["import", str(EXAMPLE), "--owner", "555"]) == 0
+    capsys.readouterr()
+    before = query(database_url, select(Course.title, Lesson.id, Lesson.title).join(Lesson))
+    for course_id in ("42", "0", "-1", str(2**31), TOO_BIG):
+        assert main(["import", str(EXAMPLE), "--owner", "555", "--replace", course_id]) == 1
+        assert one_error_line(capsys) == f"There is no course {course_id}."
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "title: T\nlessons:\n  - title: A\n    id: 1\n  - title: B\n    id: 1\n", "utf-8"
+    )
+    assert main(["import", str(broken), "--owner", "555", "--replace", "1"]) == 1
+    assert one_error_line(capsys) == "lessons[1].id: 1 is used by lessons[0] too"
+    assert main(["import", str(tmp_path / "none.yaml"), "--owner", "555", "--replace", "1"]) == 1
+    assert "none.yaml: can't read the file" in one_error_line(capsys)
+    assert main(["import", str(EXAMPLE), "--owner", TOO_BIG, "--replace", "1"]) == 1
+    assert "is not a Telegram user id" in one_error_line(capsys)
+    assert query(database_url, select(Course.title, Lesson.id, Lesson.title).join(Lesson)) == before
 
 
 def test_run_without_a_token_says_what_is_missing(database_url, capsys):
@@ -341,3 +445,63 @@ def test_the_log_filter_redacts_exception_text_and_tracebacks():
     assert "Traceback" in output and "The token `<redacted>` was rejected" in output
     assert "/bot<redacted>/getMe" in output and "Stack (most recent call last)" in output
     assert TOKEN.split(":")[1] not in output
+
+
+# -- learnbot remind -------------------------------------------------------------------------------
+
+
+REMIND_NOW = datetime(2027, 5, 12, 16, 5, tzinfo=UTC)  # 18:05 in Berlin
+
+
+def due_student(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ann, enrolled in the example course, idle for five days, at her hour at the CLI's now."""
+    monkeypatch.setattr("bot.cli.utcnow", lambda: REMIND_NOW)
+    assert main(["import", str(EXAMPLE), "--owner", "555"]) == 0
+
+    async def seed() -> None:
+        database = Database(url)
+        made = await make_user(database, 8001, name="Ann")
+        async with database.session() as session:
+            ann = await session.get(User, made.id)
+            assert ann is not None
+            ann.timezone, ann.reminder_hour = "Europe/Berlin", 18
+            await enroll(session, ann, 1)
+            await session.execute(
+                update(Enrollment).values(last_activity_at=REMIND_NOW - timedelta(days=5))
+            )
+        await database.dispose()
+
+    asyncio.run(seed())
+
+
+def test_remind_dry_run_lists_who_is_due_and_sends_nothing(database_url, capsys, monkeypatch):
+    due_student(database_url, monkeypatch)
+    capsys.readouterr()
+    assert main(["remind", "--dry-run"]) == 0, capsys.readouterr().err  # no token needed
+    out = capsys.readouterr().out
+    assert "Would remind 1 student" in out and "Ann (8001): Python Basics" in out
+    assert query(database_url, select(Enrollment.last_reminded_at)) == [(None,)]
+
+
+def test_remind_with_nobody_due_says_so(database_url, capsys):
+    assert main(["remind", "--dry-run"]) == 0
+    assert "Nobody is due" in capsys.readouterr().out
+
+
+def test_remind_without_a_token_is_one_line_and_claims_nothing(database_url, capsys, monkeypatch):
+    due_student(database_url, monkeypatch)
+    capsys.readouterr()
+    assert main(["remind"]) == 1
+    assert "TELEGRAM_BOT_TOKEN is not set" in one_error_line(capsys)
+    assert query(database_url, select(Enrollment.last_reminded_at)) == [(None,)]
+
+
+def test_remind_with_a_rejected_token_is_one_line(database_url, capsys, monkeypatch):
+    async def refuse(self) -> None:
+        raise InvalidToken(f"The token `{TOKEN}` was rejected by the server.")
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setattr("telegram.Bot.initialize", refuse)
+    assert main(["remind"]) == 1
+    line = one_error_line(capsys)
+    assert line == "Telegram rejected the bot token (check TELEGRAM_BOT_TOKEN)"
