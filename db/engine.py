@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -32,6 +34,7 @@ def normalise_url(url: str) -> str:
 
 
 DEFERRED = "learnbot_deferred"  # execution option: begin without the write lock (SQLite)
+_WRITER = "learnbot_writer"  # connection.info: this transaction holds the process's writer turn
 
 
 def is_busy(error: BaseException) -> bool:
@@ -61,18 +64,60 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
+    # This process's writers take turns on an asyncio lock, first come first served, rather than
+    # in SQLite's busy handler: with many updates at once, a writer waiting there would poll,
+    # hold a driver thread, and give up after the busy timeout ("database is locked").
+    # SQLite's own lock still arbitrates between processes.
+    writers = asyncio.Lock()
+
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Any) -> None:
-        deferred = connection.get_execution_options().get(DEFERRED, False)
-        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(DEFERRED, False):
+            connection.exec_driver_sql("BEGIN")
+            return
+        await_only(writers.acquire())
+        connection.info[_WRITER] = True
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(connection)
+            raise
+
+    def _release(connection: Any) -> None:
+        if connection.info.pop(_WRITER, False):
+            writers.release()
+
+    # However a connection ends its transaction — a commit, a rollback, or the pool resetting,
+    # closing or invalidating it after a task was cancelled half-way — the turn is given back.
+    def _release_record(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None and record.info.pop(_WRITER, False):
+            writers.release()
+
+    def _release_on_reset(dbapi_connection: Any, record: Any, _state: Any) -> None:
+        _release_record(dbapi_connection, record)
+
+    def _release_on_invalidate(dbapi_connection: Any, record: Any, _error: Any) -> None:
+        _release_record(dbapi_connection, record)
+
+    pool = engine.sync_engine.pool
+    event.listen(pool, "reset", _release_on_reset)
+    for name in ("invalidate", "soft_invalidate"):
+        event.listen(pool, name, _release_on_invalidate)
+    for name in ("checkin", "close", "detach"):
+        event.listen(pool, name, _release_record)
+
+    @event.listens_for(engine.sync_engine, "commit")
+    def on_commit(connection: Any) -> None:
+        _release(connection)
+
+    @event.listens_for(engine.sync_engine, "rollback")
+    def on_rollback(connection: Any) -> None:
+        _release(connection)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     url = normalise_url(url)
     parsed = make_url(url)
-    # Every session ends in a commit or a rollback (``Database.session``), so the pool need not
-    # roll back again each time a connection comes back (a round trip to the driver's thread).
-    kwargs.setdefault("pool_reset_on_return", None)
     if parsed.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         engine = create_async_engine(url, **kwargs)
