@@ -24,7 +24,7 @@ from db.models import (
     User,
     utcnow,
 )
-from db.teaching import _managed_course
+from db.teaching import managed_course
 
 # Attempts that count as handed in and scored (pending review is counted apart).
 FINISHED = (AttemptStatus.submitted, AttemptStatus.graded)
@@ -66,21 +66,21 @@ def _rounded_mean(total: int | None, count: int) -> int | None:
     return (2 * int(total) + count) // (2 * count)
 
 
-def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
+def count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 async def course_stats(
     session: AsyncSession, user: User, course_id: int, now: datetime | None = None
 ) -> CourseStats:
-    course = await _managed_course(session, user, course_id)
+    course = await managed_course(session, user, course_id)
     cutoff = (now or utcnow()) - ACTIVE_WINDOW
 
     enrolled, active, progress_total, completed = (
         await session.execute(
             select(
                 func.count(Enrollment.id),
-                _count_where(Enrollment.last_activity_at >= cutoff),
+                count_where(Enrollment.last_activity_at >= cutoff),
                 func.sum(Enrollment.progress_percentage),
                 func.count(Enrollment.completed_at),
             ).where(Enrollment.course_id == course.id)
@@ -113,11 +113,11 @@ async def course_stats(
     rows = await session.execute(
         select(
             Quiz.title,
-            _count_where(finished),
-            _count_where(finished & QuizAttempt.passed.is_(True)),
+            count_where(finished),
+            count_where(finished & QuizAttempt.passed.is_(True)),
             func.sum(case((scored, QuizAttempt.score), else_=None)),
-            _count_where(scored),
-            _count_where(QuizAttempt.status == AttemptStatus.pending_review),
+            count_where(scored),
+            count_where(QuizAttempt.status == AttemptStatus.pending_review),
         )
         .join(Lesson, Lesson.id == Quiz.lesson_id)
         .outerjoin(QuizAttempt, QuizAttempt.quiz_id == Quiz.id)
@@ -152,7 +152,7 @@ def _cell(value: object) -> str:
 
 
 async def gradebook_csv(session: AsyncSession, user: User, course_id: int) -> str:
-    course = await _managed_course(session, user, course_id)
+    course = await managed_course(session, user, course_id)
 
     quizzes = (
         await session.execute(

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, Date, cast, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.coursestats import FINISHED, _count_where
+from db.coursestats import FINISHED, count_where
 from db.models import (
     AttemptStatus,
     Course,
@@ -126,11 +126,11 @@ async def platform_stats(session: AsyncSession, now: datetime | None = None) -> 
     active_1, active_7, active_30, new_week, blocked = (
         await session.execute(
             select(
-                _count_where(User.last_active_at >= now - timedelta(days=1)),
-                _count_where(User.last_active_at >= now - timedelta(days=7)),
-                _count_where(User.last_active_at >= now - timedelta(days=30)),
-                _count_where(User.created_at >= now - timedelta(days=7)),
-                _count_where(User.is_blocked.is_(True)),
+                count_where(User.last_active_at >= now - timedelta(days=1)),
+                count_where(User.last_active_at >= now - timedelta(days=7)),
+                count_where(User.last_active_at >= now - timedelta(days=30)),
+                count_where(User.created_at >= now - timedelta(days=7)),
+                count_where(User.is_blocked.is_(True)),
             )
         )
     ).one()
@@ -142,14 +142,14 @@ async def platform_stats(session: AsyncSession, now: datetime | None = None) -> 
     published, draft = (
         await session.execute(
             select(
-                _count_where(Course.is_published.is_(True)),
-                _count_where(Course.is_published.is_(False)),
+                count_where(Course.is_published.is_(True)),
+                count_where(Course.is_published.is_(False)),
             )
         )
     ).one()
     attempts, passed = (
         await session.execute(
-            select(func.count(QuizAttempt.id), _count_where(QuizAttempt.passed.is_(True))).where(
+            select(func.count(QuizAttempt.id), count_where(QuizAttempt.passed.is_(True))).where(
                 QuizAttempt.status.in_(FINISHED)
             )
         )

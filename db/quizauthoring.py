@@ -40,7 +40,7 @@ from db.models import (
     utcnow,
 )
 from db.quizzes import QuestionView, QuizInfo
-from db.teaching import _clean_text, _lesson_to_change, managed_lesson
+from db.teaching import clean_text, lesson_to_change, managed_lesson
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,7 @@ async def _quiz_to_change(
     return quiz, course
 
 
-async def _may_change(session: AsyncSession, quiz_id: int, confirmed: bool) -> None:
+async def may_change(session: AsyncSession, quiz_id: int, confirmed: bool) -> None:
     """The attempts rule: refuse an unconfirmed change of a quiz students have taken; when
     confirmed, restart its attempts in progress (finished ones and completions stay).
 
@@ -221,7 +221,7 @@ async def _may_change(session: AsyncSession, quiz_id: int, confirmed: bool) -> N
 def validate_quiz_field(name: str, value: object) -> object:
     """The one check of a quiz's settings, for ``create_quiz`` and the chat wizard's steps."""
     if name == "title":
-        return _clean_text("title", value, MAX_TITLE_LENGTH, may_be_empty=False)
+        return clean_text("title", value, MAX_TITLE_LENGTH, may_be_empty=False)
     if name == "passing_score":
         return _clean_number(value, MAX_PASSING_SCORE, Reason.passing_score_out_of_range)
     if name == "max_attempts":
@@ -242,7 +242,7 @@ async def create_quiz(
     title = validate_quiz_field("title", title)
     score = validate_quiz_field("passing_score", passing_score)
     tries = validate_quiz_field("max_attempts", max_attempts)
-    lesson, course = await _lesson_to_change(session, user, lesson_id)
+    lesson, course = await lesson_to_change(session, user, lesson_id)
     if await session.scalar(select(Quiz.id).where(Quiz.lesson_id == lesson.id)) is not None:
         raise Conflict(Reason.lesson_has_quiz)
     quiz = Quiz(lesson_id=lesson.id, title=title, passing_score=score, max_attempts=tries)
@@ -278,7 +278,7 @@ async def add_questions(
             limit=MAX_QUESTIONS_PER_QUIZ,
             room=max(0, MAX_QUESTIONS_PER_QUIZ - count),
         )
-    await _may_change(session, quiz.id, confirmed)
+    await may_change(session, quiz.id, confirmed)
     start = 0 if last is None else last + 1
     session.add_all(
         Question(
@@ -320,7 +320,7 @@ async def delete_question(
 ) -> QuizManagement:
     """Delete a question (its options go with it) and close the gap in the order."""
     quiz, course, removed = await _question_to_change(session, user, question_id)
-    await _may_change(session, quiz.id, confirmed)
+    await may_change(session, quiz.id, confirmed)
     await session.execute(
         delete(Question)
         .where(Question.id == question_id)
@@ -352,7 +352,7 @@ async def move_question_up(
     quiz, course, index = await _question_to_change(session, user, question_id)
     if index == 0:
         raise Conflict(Reason.question_at_top)
-    await _may_change(session, quiz.id, confirmed)
+    await may_change(session, quiz.id, confirmed)
     # UNIQUE(quiz_id, order_index): park the question on a free negative index first.
     for where, value in (
         (Question.id == question_id, -1),
@@ -376,7 +376,7 @@ async def delete_quiz(
     """Delete a quiz with its questions and, by ``ON DELETE CASCADE``, all its attempts;
     lesson completions stay. Returns the lesson it belonged to."""
     quiz, course = await _quiz_to_change(session, user, quiz_id)
-    await _may_change(session, quiz.id, confirmed)
+    await may_change(session, quiz.id, confirmed)
     lesson = await session.scalar(
         select(Lesson).where(Lesson.id == quiz.lesson_id).execution_options(populate_existing=True)
     )

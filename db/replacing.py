@@ -45,9 +45,9 @@ from db.authoring import (
 from db.errors import Conflict, NotFound, Reason
 from db.models import Course, Enrollment, Lesson, Question, Quiz, User, utcnow
 from db.progress import recompute_progress
-from db.quizauthoring import _may_change
+from db.quizauthoring import may_change
 from db.security import hash_secret
-from db.teaching import _managed_course
+from db.teaching import managed_course
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ async def replacement_summary(
     session: AsyncSession, user: User, course_id: int, draft: CourseDraft
 ) -> ReplacementSummary:
     """What ``replace_course`` would do now, to ask before doing it; writes nothing."""
-    course = await _managed_course(session, user, course_id)
+    course = await managed_course(session, user, course_id)
     plan = _plan(draft, await _lesson_ids(session, course.id))
     return plan.summary(draft, await _enrolled(session, course.id))
 
@@ -122,7 +122,7 @@ async def replace_course(
     key_hash = (
         await asyncio.to_thread(hash_secret, draft.enrollment_key) if draft.enrollment_key else None
     )
-    course = await _managed_course(session, user, course_id, lock=True)
+    course = await managed_course(session, user, course_id, lock=True)
     plan = _plan(draft, await _lesson_ids(session, course.id))
     if plan.removed:
         await session.execute(
@@ -218,7 +218,7 @@ async def _replace_quiz(
     )
     if current.questions == draft.questions:
         return
-    await _may_change(session, quiz.id, confirmed=True)
+    await may_change(session, quiz.id, confirmed=True)
     # The old questions (and by the foreign keys their options) go first: UNIQUE(quiz_id,
     # order_index) would refuse a new question on an index an old one still holds.
     await session.execute(

@@ -75,7 +75,7 @@ class CourseManagement:
 # -- validation -----------------------------------------------------------------------------------
 
 
-def _clean_text(field: str, value: object, limit: int, *, may_be_empty: bool) -> str:
+def clean_text(field: str, value: object, limit: int, *, may_be_empty: bool) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{field} must be text, not {type(value).__name__}")
     value = value.strip()
@@ -116,7 +116,7 @@ def validate_course_field(name: str, value: object) -> object:
     """
     if name in _COURSE_TEXTS:
         limit, may_be_empty = _COURSE_TEXTS[name]
-        return _clean_text(name, value, limit, may_be_empty=may_be_empty)
+        return clean_text(name, value, limit, may_be_empty=may_be_empty)
     if name == "duration_minutes":
         return _clean_duration(value)
     if name == "difficulty":
@@ -132,7 +132,7 @@ def _clean_media(
         raise ValueError("media_kind and media_file_id go together")
     if kind is None:
         return None, None
-    return MediaKind(kind), _clean_text(
+    return MediaKind(kind), clean_text(
         "media", file_id, MAX_MEDIA_FILE_ID_LENGTH, may_be_empty=False
     )
 
@@ -140,7 +140,7 @@ def _clean_media(
 # -- loading what the user manages ----------------------------------------------------------------
 
 
-async def _managed_course(
+async def managed_course(
     session: AsyncSession, user: User, course_id: int, *, lock: bool = False
 ) -> Course:
     query = select(Course).where(Course.id == course_id)
@@ -169,7 +169,7 @@ async def managed_lesson(
     return row[0], row[1]
 
 
-async def _lesson_to_change(
+async def lesson_to_change(
     session: AsyncSession, user: User, lesson_id: int
 ) -> tuple[Lesson, Course]:
     """A managed lesson with its course row locked, read after the lock (so a concurrent
@@ -298,7 +298,7 @@ async def update_course(session: AsyncSession, user: User, course_id: int, **fie
     if unknown:
         raise TypeError(f"not course fields: {', '.join(sorted(unknown))}")
     cleaned = {name: validate_course_field(name, value) for name, value in fields.items()}
-    course = await _managed_course(session, user, course_id, lock=True)
+    course = await managed_course(session, user, course_id, lock=True)
     for name, value in cleaned.items():
         setattr(course, name, value)
     course.updated_at = utcnow()
@@ -316,8 +316,8 @@ async def set_enrollment_key(
     does for a check); the key is then written by one UPDATE that checks management again.
     """
     if key is not None:
-        key = _clean_text("key", key, MAX_ENROLLMENT_KEY_LENGTH, may_be_empty=False)
-    course = await _managed_course(session, user, course_id)
+        key = clean_text("key", key, MAX_ENROLLMENT_KEY_LENGTH, may_be_empty=False)
+    course = await managed_course(session, user, course_id)
     hashed = None
     if key is not None:
         await session.commit()
@@ -335,7 +335,7 @@ async def set_enrollment_key(
 
 async def publish(session: AsyncSession, user: User, course_id: int) -> Course:
     """Into the catalog; a course needs a lesson first."""
-    course = await _managed_course(session, user, course_id, lock=True)
+    course = await managed_course(session, user, course_id, lock=True)
     if not await session.scalar(select(exists().where(Lesson.course_id == course.id))):
         raise Conflict(Reason.publish_needs_a_lesson)
     return await _set_published(session, course, True)
@@ -343,7 +343,7 @@ async def publish(session: AsyncSession, user: User, course_id: int) -> Course:
 
 async def unpublish(session: AsyncSession, user: User, course_id: int) -> Course:
     """Out of the catalog and closed to new enrollments; enrolled students keep their access."""
-    course = await _managed_course(session, user, course_id, lock=True)
+    course = await managed_course(session, user, course_id, lock=True)
     return await _set_published(session, course, False)
 
 
@@ -358,7 +358,7 @@ async def _set_published(session: AsyncSession, course: Course, published: bool)
 async def delete_course(session: AsyncSession, user: User, course_id: int) -> str:
     """Delete the course and, by the foreign keys' ``ON DELETE CASCADE``, its lessons, quizzes,
     enrollments, completions and attempts. Returns its title for the reply."""
-    course = await _managed_course(session, user, course_id, lock=True)
+    course = await managed_course(session, user, course_id, lock=True)
     title = course.title
     await session.delete(course)
     await forget_scope(session, course_key_scope(course_id))
@@ -383,10 +383,10 @@ async def add_lesson(
 
     Enrolled students' progress drops to match (a finished course is unfinished again).
     """
-    title = _clean_text("title", title, MAX_TITLE_LENGTH, may_be_empty=False)
-    content = _clean_text("content", content, MAX_LESSON_CONTENT_LENGTH, may_be_empty=True)
+    title = clean_text("title", title, MAX_TITLE_LENGTH, may_be_empty=False)
+    content = clean_text("content", content, MAX_LESSON_CONTENT_LENGTH, may_be_empty=True)
     media_kind, media_file_id = _clean_media(media_kind, media_file_id)
-    course = await _managed_course(session, user, course_id, lock=True)
+    course = await managed_course(session, user, course_id, lock=True)
     last = await session.scalar(
         select(func.max(Lesson.order_index)).where(Lesson.course_id == course.id)
     )
@@ -418,16 +418,16 @@ async def update_lesson(
     """Change a lesson's title, content or media; ``None`` title/content and ``...`` media
     leave them as they are, ``media_kind=None`` removes the media."""
     if title is not None:
-        title = _clean_text("title", title, MAX_TITLE_LENGTH, may_be_empty=False)
+        title = clean_text("title", title, MAX_TITLE_LENGTH, may_be_empty=False)
     if content is not None:
-        content = _clean_text("content", content, MAX_LESSON_CONTENT_LENGTH, may_be_empty=True)
+        content = clean_text("content", content, MAX_LESSON_CONTENT_LENGTH, may_be_empty=True)
     media: tuple[MediaKind | None, str | None] | None = None
     if media_kind is not ...:
         file_id = None if media_file_id is ... else media_file_id
         media = _clean_media(media_kind, file_id)
     elif media_file_id is not ...:
         raise ValueError("media_file_id is changed together with media_kind")
-    lesson, course = await _lesson_to_change(session, user, lesson_id)
+    lesson, course = await lesson_to_change(session, user, lesson_id)
     if title is not None:
         lesson.title = title
     if content is not None:
@@ -443,7 +443,7 @@ async def move_lesson(session: AsyncSession, user: User, lesson_id: int, offset:
     """Swap a lesson with the one before (``-1``) or after (``+1``) it."""
     if offset not in (-1, 1):
         raise ValueError(f"a lesson moves by -1 or +1, not {offset}")
-    lesson, course = await _lesson_to_change(session, user, lesson_id)
+    lesson, course = await lesson_to_change(session, user, lesson_id)
     here = lesson.order_index
     side = Lesson.order_index < here if offset < 0 else Lesson.order_index > here
     nearest = Lesson.order_index.desc() if offset < 0 else Lesson.order_index.asc()
@@ -485,7 +485,7 @@ async def delete_lesson(session: AsyncSession, user: User, lesson_id: int) -> Co
 
     A published course keeps at least one lesson: unpublish it to delete its last one.
     """
-    lesson, course = await _lesson_to_change(session, user, lesson_id)
+    lesson, course = await lesson_to_change(session, user, lesson_id)
     if course.is_published and await session.scalar(_lesson_count(course.id)) == 1:
         raise Conflict(Reason.published_course_keeps_a_lesson)
     removed = lesson.order_index
