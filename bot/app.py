@@ -157,7 +157,7 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
 async def _expire_dialogs(context: Context) -> None:
     """Close dialogs left unanswered past the timeout, and tell each user once."""
     services = context.services
-    async with services.database.session() as session:
+    async with services.database.session(offload=True) as session:
         expired = await expire_dialogs(session, utcnow() - services.dialog_timeout)
     for telegram_id in expired:
         try:

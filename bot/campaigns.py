@@ -126,20 +126,18 @@ class Pushes:
                 )
                 async with self.database.session() as session:
                     await record_delivery(session, claimed.delivery_id, outcome)
-                    due = self._clock() - last_report >= PROGRESS_EVERY
-                    if campaign.report_message_id and due:
-                        last_report = self._clock()
+                due = self._clock() - last_report >= PROGRESS_EVERY
+                if campaign.report_message_id and due:
+                    last_report = self._clock()
+                    async with self.database.session(offload=True) as session:
                         progress = await tally(session, campaign_id)
-                    else:
-                        progress = None
-                if progress is not None:
                     await _edit_progress(bot, campaign, progress)
 
         # Several workers, so a slow response or a database write never idles the pace.
         finished = await asyncio.gather(*(worker() for _ in range(WORKERS)))
         if not all(finished):
             return  # stopping: the rest stays pending for the next start
-        async with self.database.session() as session:
+        async with self.database.session(offload=True) as session:
             final = await finish_campaign(session, campaign_id)
             campaign = await get_campaign(session, campaign_id)
         log.info(

@@ -105,7 +105,7 @@ def policy_of(settings: Settings) -> Policy:
 
 async def dry_run(database: Database, policy: Policy, now: datetime) -> Plan:
     """Who is due now, claiming nothing."""
-    async with database.session() as session:
+    async with database.session(offload=True) as session:
         pairs = await hours_now(session, now)
         return Plan(
             await due_reminders(session, policy, now, pairs),

@@ -18,7 +18,15 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_only
 
+from db import sqlite
+
+# How long a transaction waits for SQLite's write lock, held by another process (the CLI, a
+# second bot) or by a long transaction of this one, before it fails: the wait is asynchronous.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# How long SQLite itself may block the event loop in its busy handler, in the rare cases a
+# statement meets a lock it cannot wait for asynchronously (a read during a checkpoint, a deferred
+# transaction's first write beside another writer: that one is then run again as immediate).
+SQLITE_INLINE_BUSY_MS = 20
 
 
 def normalise_url(url: str) -> str:
@@ -34,6 +42,7 @@ def normalise_url(url: str) -> str:
 
 
 DEFERRED = "learnbot_deferred"  # execution option: begin without the write lock (SQLite)
+OFFLOAD = "learnbot_offload"  # execution option: run the statements in a worker thread (SQLite)
 _WRITER = "learnbot_writer"  # connection.info: this transaction holds the process's writer turn
 
 
@@ -61,7 +70,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_INLINE_BUSY_MS}")
         cursor.close()
 
     # This process's writers take turns on an asyncio lock, first come first served, rather than
@@ -72,16 +81,33 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Any) -> None:
-        if connection.get_execution_options().get(DEFERRED, False):
+        options = connection.get_execution_options()
+        connection.connection.dbapi_connection.offload = options.get(OFFLOAD, False)
+        if options.get(DEFERRED, False):
             connection.exec_driver_sql("BEGIN")
             return
         await_only(writers.acquire())
         connection.info[_WRITER] = True
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_immediate(connection)
         except BaseException:
             _release(connection)
             raise
+
+    def _begin_immediate(connection: Any) -> None:
+        """``BEGIN IMMEDIATE``, waiting asynchronously while another process holds the lock."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        pause = 0.002
+        while True:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as error:
+                if not is_busy(error) or loop.time() >= deadline:
+                    raise
+            await_only(asyncio.sleep(pause))
+            pause = min(pause * 2, 0.05)
 
     def _release(connection: Any) -> None:
         if connection.info.pop(_WRITER, False):
@@ -119,8 +145,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        engine = create_async_engine(url, **kwargs)
+        kwargs.setdefault("connect_args", {"timeout": SQLITE_INLINE_BUSY_MS / 1000})
+        engine = create_async_engine(parsed.set(drivername=f"sqlite+{sqlite.DRIVER}"), **kwargs)
         _tune_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -140,21 +166,34 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @asynccontextmanager
-    async def session(self, *, deferred: bool = False) -> AsyncIterator[AsyncSession]:
+    async def session(
+        self, *, deferred: bool = False, offload: bool = False
+    ) -> AsyncIterator[AsyncSession]:
         """A session whose transaction commits on success and rolls back on any error.
 
         ``deferred`` (SQLite): the transaction takes the write lock only when it first writes,
-        and may then fail with ``is_busy`` (see ``_tune_sqlite``); elsewhere it changes nothing.
+        and may then fail with ``is_busy`` (see ``_tune_sqlite``). ``offload`` (SQLite): its
+        statements run in a worker thread, for work that may take long on a big database (see
+        ``db.sqlite``). Elsewhere they change nothing.
         """
         async with self.sessionmaker() as session:
             try:
-                if deferred and self.is_sqlite:
-                    await session.connection(execution_options={DEFERRED: True})
+                if (deferred or offload) and self.is_sqlite:
+                    options = {DEFERRED: deferred, OFFLOAD: offload}
+                    await session.connection(execution_options=options)
                 yield session
                 await session.commit()
             except BaseException:
                 await session.rollback()
                 raise
+
+    async def offload(self, session: AsyncSession) -> None:
+        """From now until the end of its transaction, run the session's statements in a worker
+        thread (SQLite; see ``db.sqlite``): for work that may take long on a big database."""
+        if self.is_sqlite:
+            connection = await session.connection()
+            raw = await connection.get_raw_connection()
+            raw.dbapi_connection.offload = True
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -348,6 +348,8 @@ def authorized(role: Role) -> Callable[[Handler], Callback_]:
                     async with services.database.session(deferred=deferred) as session:
                         user = await touch_user(session, profile, defaults)
                         user_id = user.id  # still readable if a refusal rolls the session back
+                        if user.role is not Role.student:  # statistics, exports, big changes
+                            await services.database.offload(session)
                         turn = Turn(session, user, update, callback)
                         closed = _take_dialog(turn, services.dialog_timeout)
                         require_role(user, role)
