@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 import db.security
-from db.models import Course, Enrollment
+from db.models import Course, Enrollment, Role, User, utcnow
 from db.security import verify_secret
-from tests.e2e.conftest import BotHarness, simple_course
+from tests.e2e.conftest import ADMIN_ID, BotHarness, simple_course
 from tests.e2e.test_authoring import teacher_of
 
 
@@ -92,3 +94,69 @@ async def test_an_update_that_only_reads_takes_no_write_lock(sqlite_bot: BotHarn
     await ann.press("Complete")
     async with bot.database.session() as session:
         assert await session.scalar(select(Enrollment.progress_percentage)) == 33
+
+
+async def test_a_write_waits_for_another_processs_lock_without_stalling_others(
+    sqlite_bot: BotHarness,
+):
+    """Another process holds SQLite's write lock: Ann's Complete waits for it, and meanwhile Bob
+    is answered (SQLite statements run on the event loop: the wait must not block it)."""
+    bot = sqlite_bot
+    course = await bot.course(simple_course())
+    ann, bob = bot.emulator.user(1001, "Ann"), bot.emulator.user(1002, "Bob")
+    await ann.send(f"/start course-{course.id}")
+    await ann.press("Enroll")
+    await ann.press("Continue")
+    await bob.send("/start")
+    writer = sqlite3.connect(bot.database.engine.url.database, timeout=0)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        completing = asyncio.create_task(ann.press("Complete"))
+        for _ in range(3):
+            [help_text] = await bob.send("/help")
+            assert "/courses" in help_text.text
+        assert not completing.done(), "Ann's write went on while another process held the lock"
+    finally:
+        writer.rollback()
+        writer.close()
+    await completing
+    async with bot.database.session() as session:
+        assert await session.scalar(select(Enrollment.progress_percentage)) == 33
+
+
+async def test_an_admins_long_statistics_do_not_hold_up_students(sqlite_bot: BotHarness):
+    """/stats over 60,000 accounts takes a while: students are answered meanwhile (a staff
+    member's statements run in a worker thread, not on the event loop)."""
+    bot = sqlite_bot
+    now = utcnow()
+    async with bot.database.session() as session:
+        await session.execute(
+            insert(User),
+            [
+                {
+                    "telegram_id": 50_000_000 + n,
+                    "full_name": f"Learner {n}",
+                    "role": Role.student,
+                    "created_at": now - timedelta(minutes=n),
+                    "last_active_at": now - timedelta(minutes=n),
+                }
+                for n in range(60_000)
+            ],
+        )
+    ada, ann = bot.emulator.user(ADMIN_ID, "Ada"), bot.emulator.user(1001, "Ann")
+    await ada.send("/start")
+    await ann.send("/start")
+    started = time.perf_counter()
+    await ada.send("/stats")
+    alone = time.perf_counter() - started
+    assert "60" in ada.last.text  # the figures are there (60,00x accounts)
+    stats = asyncio.create_task(ada.send("/stats"))
+    answered = 0
+    while not stats.done():
+        [help_text] = await ann.send("/help")
+        assert "/courses" in help_text.text
+        answered += 1
+    await stats
+    # /stats alone took `alone` seconds; Ann's /help takes a few milliseconds: she is answered
+    # several times while it runs (on the event loop she would wait for it to finish).
+    assert answered >= 3, f"Ann answered {answered} times during a {alone:.2f} s /stats"
