@@ -25,7 +25,7 @@ from db.learning import CourseProgress, LessonView
 from db.models import Difficulty, Lesson, QuestionType, Role
 from db.paging import Page
 from db.quizauthoring import QuizManagement
-from db.quizzes import AttemptResult, QuestionView, QuizInfo, ReviewItem
+from db.quizzes import AttemptResult, QuestionView, QuizInfo, QuizStanding, ReviewItem
 from db.reminders import ReminderCourse
 from db.teaching import CourseManagement, TeachingEntry
 from db.users import ROLES, AuditEntry, UserCard, UsersPage
@@ -82,7 +82,7 @@ def enrolled(course_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[button(labels.CONTINUE, Action.course_continue, course_id)]])
 
 
-def lesson(view: LessonView, quiz: QuizInfo | None = None) -> InlineKeyboardMarkup:
+def lesson(view: LessonView, quiz: QuizStanding | None = None) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = []
     nav = []
     if view.previous_id is not None:
@@ -92,14 +92,14 @@ def lesson(view: LessonView, quiz: QuizInfo | None = None) -> InlineKeyboardMark
     if nav:
         rows.append(nav)
     if view.enrolled:
-        if quiz is not None and quiz.open_attempt is not None:
-            rows.append([button(labels.CONTINUE_QUIZ, Action.quiz_begin, quiz.quiz.id)])
+        if quiz is not None and quiz.in_progress:
+            rows.append([button(labels.CONTINUE_QUIZ, Action.quiz_begin, quiz.quiz_id)])
         elif quiz is not None:
-            rows.append([button(labels.START_QUIZ_FROM_LESSON, Action.quiz_start, quiz.quiz.id)])
+            rows.append([button(labels.START_QUIZ_FROM_LESSON, Action.quiz_start, quiz.quiz_id)])
         elif not view.completed:
             rows.append([button(labels.COMPLETE, Action.lesson_complete, view.lesson.id)])
         if quiz is not None and quiz.attempts_used:
-            rows.append([button(labels.QUIZ_HISTORY, Action.quiz_history, quiz.quiz.id)])
+            rows.append([button(labels.QUIZ_HISTORY, Action.quiz_history, quiz.quiz_id)])
     rows.append([button(labels.BACK_TO_COURSE, Action.course_open, view.course.id)])
     return InlineKeyboardMarkup(rows)
 

@@ -82,6 +82,17 @@ class Access:
             self.require_enrolled(why, gone)
 
 
+def own_enrollment(viewer: User) -> ColumnElement[bool]:
+    """The condition to outer-join the viewer's ``Enrollment`` to a query on ``Course``: the
+    course and its access then come in one statement (see ``access_of``)."""
+    return (Enrollment.course_id == Course.id) & (Enrollment.student_id == viewer.id)
+
+
+def access_of(viewer: User, course: Course, enrollment: Enrollment | None) -> Access:
+    """The viewer's access, from an enrollment read with the course (``own_enrollment``)."""
+    return Access(course, enrollment, manages(viewer, course))
+
+
 async def access(
     session: AsyncSession, viewer: User, course: Course, *, lock: bool = False
 ) -> Access:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.access import access, get_enrollment
+from db.access import access, access_of, get_enrollment, own_enrollment
 from db.catalog import visible_course
 from db.dialect import upsert
 from db.errors import Conflict, Forbidden, Invalid, NotFound, Reason
@@ -185,31 +185,48 @@ async def _outline(session: AsyncSession, student: User, course_id: int) -> _Out
     return _Outline(ids, done)
 
 
-async def _lesson(session: AsyncSession, lesson_id: int) -> tuple[Lesson, Course, Quiz | None]:
-    """A lesson with its course and its quiz, if any: one query."""
+async def _lesson(
+    session: AsyncSession, lesson_id: int, viewer: User
+) -> tuple[Lesson, Course, Quiz | None, Enrollment | None]:
+    """A lesson with its course, its quiz if any, and the viewer's enrollment: one query."""
     row = (
         await session.execute(
-            select(Lesson, Course, Quiz)
+            select(Lesson, Course, Quiz, Enrollment)
             .join(Course, Course.id == Lesson.course_id)
             .outerjoin(Quiz, Quiz.lesson_id == Lesson.id)
+            .outerjoin(Enrollment, own_enrollment(viewer))
             .where(Lesson.id == lesson_id)
         )
     ).first()
     if row is None:
         raise NotFound(Reason.lesson_gone)
-    return row[0], row[1], row[2]
+    return row[0], row[1], row[2], row[3]
 
 
 async def _lesson_view(
     session: AsyncSession, user: User, lesson_id: int, *, lock: bool = False
 ) -> tuple[LessonView, Enrollment | None, _Outline]:
-    """A lesson for an enrolled student (or the course's managers, who may preview it)."""
-    lesson, course, quiz = await _lesson(session, lesson_id)
-    seen = await access(session, user, course, lock=lock)
+    """A lesson for an enrolled student (or the course's managers, who may preview it);
+    ``lock`` reads the enrollment again, locked (see ``db.access.get_enrollment``)."""
+    lesson, course, quiz, enrollment = await _lesson(session, lesson_id, user)
+    if lock and enrollment is not None:
+        seen = await access(session, user, course, lock=True)
+    else:
+        seen = access_of(user, course, enrollment)
     seen.require_lessons_open(Reason.enroll_to_open_lessons, Reason.lesson_gone)
     outline = await _outline(session, user, course.id)
+    return _view(lesson, course, quiz, outline, seen.enrollment), seen.enrollment, outline
+
+
+def _view(
+    lesson: Lesson,
+    course: Course,
+    quiz: Quiz | None,
+    outline: _Outline,
+    enrollment: Enrollment | None,
+) -> LessonView:
     position, previous_id, next_id = outline.around(lesson.id)
-    view = LessonView(
+    return LessonView(
         lesson=lesson,
         course=course,
         position=position,
@@ -218,9 +235,8 @@ async def _lesson_view(
         next_id=next_id,
         completed=lesson.id in outline.done,
         quiz=quiz,
-        enrolled=seen.enrollment is not None,
+        enrolled=enrollment is not None,
     )
-    return view, seen.enrollment, outline
 
 
 async def open_lesson(session: AsyncSession, user: User, lesson_id: int) -> LessonView:
@@ -305,15 +321,19 @@ async def complete_lesson(
     return outcome, replace(view, completed=True)
 
 
-async def continue_course(session: AsyncSession, student: User, course_id: int) -> int:
-    """Where **Continue** leads: the next unfinished lesson, or the first one when all are done."""
+async def continue_course(session: AsyncSession, student: User, course_id: int) -> LessonView:
+    """Where **Continue** leads: the next unfinished lesson, or the first one when all are done,
+    opened (as ``open_lesson`` does) from what finding it read."""
     seen = await visible_course(session, student, course_id)
     seen.require_enrolled(Reason.enroll_first, Reason.course_not_available)
+    assert seen.enrollment is not None
     outline = await _outline(session, student, course_id)
     lesson_id = outline.next_unfinished() or (outline.ids[0] if outline.ids else None)
     if lesson_id is None:
         raise NotFound(Reason.course_has_no_lessons)
-    return lesson_id
+    lesson, course, quiz, _ = await _lesson(session, lesson_id, student)
+    await _touch_enrollment(session, seen.enrollment.id)
+    return _view(lesson, course, quiz, outline, seen.enrollment)
 
 
 async def my_courses_page(session: AsyncSession, student: User, page: int) -> Page[CourseProgress]:

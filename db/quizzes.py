@@ -21,13 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from db.access import access, managed_by
+from db.access import access_of, managed_by, own_enrollment
 from db.errors import Conflict, Forbidden, Invalid, NotFound, Reason
 from db.learning import CompletionOutcome, record_completion
 from db.models import (
     AnswerOption,
     AttemptStatus,
     Course,
+    Enrollment,
     Lesson,
     Question,
     QuestionType,
@@ -77,6 +78,32 @@ class QuizInfo:
         return self.open_attempt is not None or (
             not self.passed and not self.awaiting_review and self.attempts_left != 0
         )
+
+
+@dataclass(frozen=True)
+class QuizStanding:
+    """What a quiz lesson's buttons need: whether an attempt is open, how many were used."""
+
+    quiz_id: int
+    in_progress: bool
+    attempts_used: int
+
+
+async def quiz_standing(session: AsyncSession, student: User, quiz_id: int) -> QuizStanding:
+    """The student's attempts at a quiz, in one query; the caller has checked access (the
+    lesson view of an enrolled student)."""
+    statuses = list(
+        await session.scalars(
+            select(QuizAttempt.status).where(
+                QuizAttempt.quiz_id == quiz_id, QuizAttempt.student_id == student.id
+            )
+        )
+    )
+    return QuizStanding(
+        quiz_id,
+        in_progress=AttemptStatus.in_progress in statuses,
+        attempts_used=sum(status in FINISHED for status in statuses),
+    )
 
 
 def may_retry(attempt: QuizAttempt, info: QuizInfo) -> bool:
@@ -155,7 +182,8 @@ class ReviewOutcome:
 
 
 def _with_questions() -> list:
-    return [selectinload(Quiz.questions).selectinload(Question.options)]
+    """A quiz's questions and their options, in one more statement."""
+    return [selectinload(Quiz.questions).joinedload(Question.options)]
 
 
 async def _quiz_for_student(
@@ -163,17 +191,18 @@ async def _quiz_for_student(
 ) -> tuple[Quiz, Lesson, Course]:
     row = (
         await session.execute(
-            select(Quiz, Lesson, Course)
+            select(Quiz, Lesson, Course, Enrollment)
             .join(Lesson, Lesson.id == Quiz.lesson_id)
             .join(Course, Course.id == Lesson.course_id)
+            .outerjoin(Enrollment, own_enrollment(student))
             .where(Quiz.id == quiz_id)
             .options(*_with_questions())
         )
     ).first()
     if row is None:
         raise NotFound(Reason.quiz_gone)
-    quiz, lesson, course = row
-    seen = await access(session, student, course)
+    quiz, lesson, course, enrollment = row
+    seen = access_of(student, course, enrollment)
     seen.require_enrolled(Reason.enroll_to_take_quizzes, Reason.quiz_gone)
     return quiz, lesson, course
 

@@ -10,7 +10,7 @@ from bot import keyboards, texts
 from bot.callbacks import Action
 from bot.formatting import CAPTION_LIMIT, utf16_len
 from db.learning import CompletionOutcome, LessonView, complete_lesson, continue_course, open_lesson
-from db.quizzes import quiz_info
+from db.quizzes import quiz_standing
 from handlers.common import Context, Turn, button
 
 
@@ -18,7 +18,7 @@ async def lesson_keyboard(turn: Turn, view: LessonView) -> InlineKeyboardMarkup:
     """The lesson's buttons; a quiz lesson offers Start quiz, or Continue quiz when unfinished."""
     quiz = None
     if view.quiz is not None and view.enrolled:
-        quiz = await quiz_info(turn.session, turn.user, view.quiz.id)
+        quiz = await quiz_standing(turn.session, turn.user, view.quiz.id)
     return keyboards.lesson(view, quiz)
 
 
@@ -32,15 +32,14 @@ def send_lesson(turn: Turn, view: LessonView, markup: InlineKeyboardMarkup) -> N
     turn.reply_long(texts.lesson_body(view), markup)
 
 
-async def _show_lesson(turn: Turn, lesson_id: int) -> None:
-    view = await open_lesson(turn.session, turn.user, lesson_id)
+async def _show_lesson(turn: Turn, view: LessonView) -> None:
     send_lesson(turn, view, await lesson_keyboard(turn, view))
 
 
 @button(Action.lesson_open)
 async def on_lesson_open(update: Update, context: Context, turn: Turn) -> None:
     """A lesson as new messages (Next, Previous and Continue all land here)."""
-    await _show_lesson(turn, turn.args[0])
+    await _show_lesson(turn, await open_lesson(turn.session, turn.user, turn.args[0]))
 
 
 @button(Action.course_continue)

@@ -32,6 +32,7 @@ import itertools
 import os
 import platform
 import pstats
+import shutil
 import statistics
 import tempfile
 import time
@@ -936,6 +937,7 @@ def parse_args() -> argparse.Namespace:
     add("--slow-students", type=int, help="students beside the slow user (default 10)")
     add("--slow-seconds", type=float, help="how late the slow chat is answered (default 1)")
     add("--profile", action="store_true", help="profile learnbot (cProfile) and print the top")
+    add("--profile-file", help="with --profile: keep the raw profile there (for pstats)")
     args = parser.parse_args()
     quick = args.quick
     args.rounds = args.rounds or (1 if quick else 3)
@@ -980,6 +982,8 @@ async def main() -> None:
             report(results, setup, args)
             if profile:
                 print_profile(profile, backend)
+                if args.profile_file:
+                    shutil.copy(profile, args.profile_file)
 
 
 if __name__ == "__main__":

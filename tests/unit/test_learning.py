@@ -183,10 +183,14 @@ async def test_continue_goes_to_first_unfinished_lesson(database):
     ids = await lesson_ids(database, course)
     async with database.session() as session:
         await enroll(session, student, course.id)
-        assert await continue_course(session, student, course.id) == ids[0]
+        first = await continue_course(session, student, course.id)
+        assert (first.lesson.id, first.position, first.completed) == (ids[0], 1, False)
         await complete_lesson(session, student, ids[0])
         await complete_lesson(session, student, ids[2])
-        assert await continue_course(session, student, course.id) == ids[1]
+        second = await continue_course(session, student, course.id)
+        assert (second.lesson.id, second.position, second.next_id) == (ids[1], 2, ids[2])
+        await complete_lesson(session, student, ids[1])
+        assert (await continue_course(session, student, course.id)).lesson.id == ids[0]
 
 
 async def test_catalog_search_pages_and_marks_enrolled(database):
