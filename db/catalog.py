@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.access import Access, access
+from db.access import Access, access_of, own_enrollment
 from db.errors import Invalid, NotFound, Reason
 from db.models import Course, Enrollment, Lesson, User
 from db.paging import PAGE_SIZE, clamp_page
@@ -90,27 +91,44 @@ async def catalog_page(
 
 async def visible_course(session: AsyncSession, viewer: User, course_id: int) -> Access:
     """The course if the viewer may see it (``db.access``), with the viewer's enrollment."""
-    course = await session.get(Course, course_id)
-    if course is None:
+    params = {"course_id": course_id, "viewer_id": viewer.id}
+    row = (await session.execute(_course_query(), params)).first()
+    if row is None:
         raise NotFound(Reason.course_not_available)
-    seen = await access(session, viewer, course)
+    seen = access_of(viewer, row[0], row[1])
     seen.require_visible()
     return seen
 
 
-async def course_card(session: AsyncSession, viewer: User, course_id: int) -> CourseCard:
-    """The course, its instructor and lesson count in one query, then the viewer's access."""
+@functools.cache
+def _course_query() -> Select[tuple[Course, Enrollment]]:
+    """A course with the viewer's enrollment; built once (see ``db.access``)."""
+    return (
+        select(Course, Enrollment)
+        .outerjoin(Enrollment, own_enrollment())
+        .where(Course.id == bindparam("course_id"))
+    )
+
+
+@functools.cache
+def _card_query() -> Select[tuple[Course, User, int, Enrollment]]:
+    """Built once (see ``db.access``)."""
     lessons = select(func.count(Lesson.id)).where(Lesson.course_id == Course.id)
-    row = (
-        await session.execute(
-            select(Course, User, lessons.scalar_subquery())
-            .join(User, User.id == Course.instructor_id)
-            .where(Course.id == course_id)
-        )
-    ).first()
+    return (
+        select(Course, User, lessons.scalar_subquery(), Enrollment)
+        .join(User, User.id == Course.instructor_id)
+        .outerjoin(Enrollment, own_enrollment())
+        .where(Course.id == bindparam("course_id"))
+    )
+
+
+async def course_card(session: AsyncSession, viewer: User, course_id: int) -> CourseCard:
+    """The course, its instructor, lesson count and the viewer's access in one query."""
+    params = {"course_id": course_id, "viewer_id": viewer.id}
+    row = (await session.execute(_card_query(), params)).first()
     if row is None:
         raise NotFound(Reason.course_not_available)
-    course, instructor, lesson_count = row
-    seen = await access(session, viewer, course)
+    course, instructor, lesson_count, enrollment = row
+    seen = access_of(viewer, course, enrollment)
     seen.require_visible()
     return CourseCard(course, instructor.display_name, lesson_count or 0, seen.enrollment)

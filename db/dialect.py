@@ -10,7 +10,11 @@ from sqlalchemy.sql.dml import Insert
 
 
 def _insert(session: AsyncSession, model: Any) -> Any:
-    name = session.get_bind().dialect.name
+    return insert_for(session.get_bind().dialect.name, model)
+
+
+def insert_for(name: str, model: Any) -> Any:
+    """The dialect's own ``insert`` (with ``on_conflict_…``) for a dialect's name."""
     if name == "postgresql":
         return postgresql.insert(model)
     if name == "sqlite":

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import Select, Update, and_, bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 from db.access import access, access_of, get_enrollment, own_enrollment
 from db.catalog import visible_course
-from db.dialect import upsert
+from db.dialect import insert_for, upsert
 from db.errors import Conflict, Forbidden, Invalid, NotFound, Reason
 from db.models import Course, Enrollment, Lesson, LessonCompletion, Quiz, User, utcnow
 from db.paging import Page
@@ -163,19 +165,27 @@ class _Outline:
         return next((i for i in self.ids if i not in self.done and i != besides), None)
 
 
-async def _outline(session: AsyncSession, student: User, course_id: int) -> _Outline:
-    """The course's lesson ids in order and the student's completions among them: one query."""
-    rows = await session.execute(
+@functools.cache
+def _outline_query() -> Select[tuple[int, int]]:
+    """Built once (see ``db.access``)."""
+    return (
         select(Lesson.id, LessonCompletion.id)
         .outerjoin(
             LessonCompletion,
             and_(
                 LessonCompletion.lesson_id == Lesson.id,
-                LessonCompletion.student_id == student.id,
+                LessonCompletion.student_id == bindparam("student_id"),
             ),
         )
-        .where(Lesson.course_id == course_id)
+        .where(Lesson.course_id == bindparam("course_id"))
         .order_by(Lesson.order_index)
+    )
+
+
+async def _outline(session: AsyncSession, student: User, course_id: int) -> _Outline:
+    """The course's lesson ids in order and the student's completions among them: one query."""
+    rows = await session.execute(
+        _outline_query(), {"student_id": student.id, "course_id": course_id}
     )
     ids, done = [], set()
     for lesson_id, completion_id in rows:
@@ -185,19 +195,24 @@ async def _outline(session: AsyncSession, student: User, course_id: int) -> _Out
     return _Outline(ids, done)
 
 
+@functools.cache
+def _lesson_query() -> Select[tuple[Lesson, Course, Quiz, Enrollment]]:
+    """Built once (see ``db.access``)."""
+    return (
+        select(Lesson, Course, Quiz, Enrollment)
+        .join(Course, Course.id == Lesson.course_id)
+        .outerjoin(Quiz, Quiz.lesson_id == Lesson.id)
+        .outerjoin(Enrollment, own_enrollment())
+        .where(Lesson.id == bindparam("lesson_id"))
+    )
+
+
 async def _lesson(
     session: AsyncSession, lesson_id: int, viewer: User
 ) -> tuple[Lesson, Course, Quiz | None, Enrollment | None]:
     """A lesson with its course, its quiz if any, and the viewer's enrollment: one query."""
-    row = (
-        await session.execute(
-            select(Lesson, Course, Quiz, Enrollment)
-            .join(Course, Course.id == Lesson.course_id)
-            .outerjoin(Quiz, Quiz.lesson_id == Lesson.id)
-            .outerjoin(Enrollment, own_enrollment(viewer))
-            .where(Lesson.id == lesson_id)
-        )
-    ).first()
+    params = {"lesson_id": lesson_id, "viewer_id": viewer.id}
+    row = (await session.execute(_lesson_query(), params)).first()
     if row is None:
         raise NotFound(Reason.lesson_gone)
     return row[0], row[1], row[2], row[3]
@@ -248,11 +263,28 @@ async def open_lesson(session: AsyncSession, user: User, lesson_id: int) -> Less
 
 
 async def _touch_enrollment(session: AsyncSession, enrollment_id: int) -> None:
-    await session.execute(
+    await session.execute(_touch_query(), {"enrollment_id": enrollment_id, "now": utcnow()})
+
+
+@functools.cache
+def _touch_query() -> Update:
+    """Built once (see ``db.access``)."""
+    return (
         update(Enrollment)
-        .where(Enrollment.id == enrollment_id)
-        .values(last_activity_at=utcnow())
+        .where(Enrollment.id == bindparam("enrollment_id"))
+        .values(last_activity_at=bindparam("now"))
         .execution_options(synchronize_session=False)
+    )
+
+
+@functools.cache
+def _completion_insert(dialect: str) -> ReturningInsert[tuple[int]]:
+    """A completion, at most once (the new id, or nothing); built once (see ``db.access``),
+    its values given at execution."""
+    return (
+        insert_for(dialect, LessonCompletion)
+        .on_conflict_do_nothing(index_elements=["student_id", "lesson_id"])
+        .returning(LessonCompletion.id)
     )
 
 
@@ -276,13 +308,8 @@ async def record_completion(
         raise Forbidden(Reason.enroll_to_complete_lessons)
     was_finished = enrollment.completed_at is not None
     inserted = await session.scalar(
-        upsert(
-            session,
-            LessonCompletion,
-            values={"student_id": student.id, "lesson_id": lesson.id, "completed_at": utcnow()},
-            index_elements=["student_id", "lesson_id"],
-            update=None,
-        ).returning(LessonCompletion.id)
+        _completion_insert(session.get_bind().dialect.name),
+        {"student_id": student.id, "lesson_id": lesson.id, "completed_at": utcnow()},
     )
     newly = inserted is not None
     progress, completed_at = enrollment.progress_percentage, enrollment.completed_at

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
-from sqlalchemy import Integer, Numeric, case, cast, func, literal, select, update
+from sqlalchemy import Integer, Numeric, Update, bindparam, case, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import TS, Enrollment, Lesson, LessonCompletion, utcnow
@@ -23,6 +24,19 @@ async def recompute_progress(
     For one student it returns the new (percentage, completed_at) in the same statement, and
     ``touch`` also records the activity; for a whole course it returns (0, None).
     """
+    params = {"of_course": course_id, "now": utcnow()}
+    stmt = _progress_update(_is_sqlite(session), touch=touch, one=student_id is not None)
+    if student_id is None:
+        await session.execute(stmt, params)
+        return 0, None
+    row = (await session.execute(stmt, {**params, "of_student": student_id})).first()
+    return (row[0], row[1]) if row is not None else (0, None)
+
+
+@functools.cache
+def _progress_update(sqlite: bool, *, touch: bool, one: bool) -> Update:
+    """The statement, built once per kind (see ``db.access``): bind parameters ``of_course``,
+    ``now`` and, for ``one`` student, ``of_student`` (then it returns the new values)."""
     total = (
         select(func.count(Lesson.id))
         .where(Lesson.course_id == Enrollment.course_id)
@@ -42,41 +56,33 @@ async def recompute_progress(
     # does so for NUMERIC but rounds a float half to even (1 of 8 lessons would show 12 %).
     share = (
         100.0 * done / func.nullif(total, 0)
-        if _is_sqlite(session)
+        if sqlite
         else cast(100 * done, Numeric) / func.nullif(total, 0)
     )
     rounded = cast(func.round(share), Integer)
     percentage = case(
         (finished, 100),
         (total == 0, 0),
-        else_=func.min(rounded, 99) if _is_sqlite(session) else func.least(rounded, 99),
+        else_=func.min(rounded, 99) if sqlite else func.least(rounded, 99),
     )
-    now = utcnow()
+    now = bindparam("now", type_=TS)
     values = {
         "progress_percentage": percentage,
-        "completed_at": case(
-            (finished, func.coalesce(Enrollment.completed_at, literal(now, TS))), else_=None
-        ),
+        "completed_at": case((finished, func.coalesce(Enrollment.completed_at, now)), else_=None),
     }
     if touch:
-        values["last_activity_at"] = literal(now, TS)
+        values["last_activity_at"] = now
     stmt = (
         update(Enrollment)
-        .where(Enrollment.course_id == course_id)
+        .where(Enrollment.course_id == bindparam("of_course"))
         .values(values)
         .execution_options(synchronize_session=False)
     )
-    if student_id is None:
-        await session.execute(stmt)
-        return 0, None
-    row = (
-        await session.execute(
-            stmt.where(Enrollment.student_id == student_id).returning(
-                Enrollment.progress_percentage, Enrollment.completed_at
-            )
-        )
-    ).first()
-    return (row[0], row[1]) if row is not None else (0, None)
+    if not one:
+        return stmt
+    return stmt.where(Enrollment.student_id == bindparam("of_student")).returning(
+        Enrollment.progress_percentage, Enrollment.completed_at
+    )
 
 
 def _is_sqlite(session: AsyncSession) -> bool:

@@ -13,9 +13,10 @@ an attempt (an old button, Start or Continue quiz, a typed answer) records nothi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -186,19 +187,25 @@ def _with_questions() -> list:
     return [selectinload(Quiz.questions).joinedload(Question.options)]
 
 
+@functools.cache
+def _quiz_query() -> Select[tuple[Quiz, Lesson, Course, Enrollment]]:
+    """A quiz with its questions, lesson, course and the viewer's enrollment; built once (see
+    ``db.access``)."""
+    return (
+        select(Quiz, Lesson, Course, Enrollment)
+        .join(Lesson, Lesson.id == Quiz.lesson_id)
+        .join(Course, Course.id == Lesson.course_id)
+        .outerjoin(Enrollment, own_enrollment())
+        .where(Quiz.id == bindparam("quiz_id"))
+        .options(*_with_questions())
+    )
+
+
 async def _quiz_for_student(
     session: AsyncSession, student: User, quiz_id: int
 ) -> tuple[Quiz, Lesson, Course]:
-    row = (
-        await session.execute(
-            select(Quiz, Lesson, Course, Enrollment)
-            .join(Lesson, Lesson.id == Quiz.lesson_id)
-            .join(Course, Course.id == Lesson.course_id)
-            .outerjoin(Enrollment, own_enrollment(student))
-            .where(Quiz.id == quiz_id)
-            .options(*_with_questions())
-        )
-    ).first()
+    params = {"quiz_id": quiz_id, "viewer_id": student.id}
+    row = (await session.execute(_quiz_query(), params)).first()
     if row is None:
         raise NotFound(Reason.quiz_gone)
     quiz, lesson, course, enrollment = row
@@ -207,15 +214,24 @@ async def _quiz_for_student(
     return quiz, lesson, course
 
 
+@functools.cache
+def _attempts_query() -> Select[tuple[QuizAttempt]]:
+    """A student's attempts at a quiz, oldest first; built once (see ``db.access``)."""
+    return (
+        select(QuizAttempt)
+        .where(
+            QuizAttempt.quiz_id == bindparam("quiz_id"),
+            QuizAttempt.student_id == bindparam("student_id"),
+        )
+        .order_by(QuizAttempt.id)
+        .execution_options(populate_existing=True)
+    )
+
+
 async def quiz_info(session: AsyncSession, student: User, quiz_id: int) -> QuizInfo:
     quiz, lesson, course = await _quiz_for_student(session, student, quiz_id)
     attempts = list(
-        await session.scalars(
-            select(QuizAttempt)
-            .where(QuizAttempt.quiz_id == quiz.id, QuizAttempt.student_id == student.id)
-            .order_by(QuizAttempt.id)
-            .execution_options(populate_existing=True)
-        )
+        await session.scalars(_attempts_query(), {"quiz_id": quiz.id, "student_id": student.id})
     )
     return QuizInfo(
         quiz=quiz,
