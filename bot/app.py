@@ -19,9 +19,11 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot import texts
 from bot.campaigns import Pushes
+from bot.http import TelegramTransport
 from bot.menus import set_default_menu, set_menu
 from bot.processor import PerUserUpdateProcessor
 from bot.reminders import schedule_reminders
@@ -115,10 +117,7 @@ def build_application(
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .concurrent_updates(PerUserUpdateProcessor(settings.max_concurrent_updates))
-        # Enough connections for the updates in flight and the campaigns' senders; a request
-        # waits for a free one rather than failing at once.
-        .connection_pool_size(settings.max_concurrent_updates + 16)
-        .pool_timeout(30)
+        .request(telegram_request(settings.max_concurrent_updates + 16))
     )
     if paced:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
@@ -152,6 +151,17 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
         ]
     )
     application.add_error_handler(errors.on_error)
+
+
+def telegram_request(connections: int) -> HTTPXRequest:
+    """PTB's HTTP client for the bot's requests (``getUpdates`` has its own): enough connections
+    for the updates in flight and the campaigns' senders (a request waits up to 30 s for a free
+    one rather than failing at once), over ``bot.http``'s transport."""
+    return HTTPXRequest(
+        connection_pool_size=connections,
+        pool_timeout=30,
+        httpx_kwargs={"transport": TelegramTransport(connections)},
+    )
 
 
 async def _expire_dialogs(context: Context) -> None:

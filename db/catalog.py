@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.access import Access, access_of, own_enrollment
@@ -58,33 +58,42 @@ def clean_search(query: str | None) -> str:
     return query
 
 
-async def catalog_page(
-    session: AsyncSession, viewer: User, query: str | None = None, page: int = 0
-) -> CatalogPage:
-    """Published courses, newest first, matching ``query`` in title or category."""
-    query = clean_search(query)
+@functools.cache
+def _catalog_queries(*, searching: bool) -> tuple[Select[tuple[int]], Select[tuple[Course, int]]]:
+    """The count and one page of published courses (matching ``pattern`` when searching, for
+    ``viewer_id`` from ``offset``); built once (see ``db.access``)."""
     conditions = [Course.is_published.is_(True)]
-    if query:
-        pattern = f"%{_escape_like(query.lower())}%"
+    if searching:
+        pattern = bindparam("pattern")
         conditions.append(
             or_(
                 func.lower(Course.title).like(pattern, escape="\\"),
                 func.lower(Course.category).like(pattern, escape="\\"),
             )
         )
-    total = await session.scalar(select(func.count(Course.id)).where(*conditions)) or 0
-    page, pages = clamp_page(page, total)
-    rows = await session.execute(
+    count = select(func.count(Course.id)).where(*conditions)
+    listing = (
         select(Course, Enrollment.id)
-        .outerjoin(
-            Enrollment,
-            and_(Enrollment.course_id == Course.id, Enrollment.student_id == viewer.id),
-        )
+        .outerjoin(Enrollment, own_enrollment())
         .where(*conditions)
         .order_by(Course.created_at.desc(), Course.id.desc())
         .limit(PAGE_SIZE)
-        .offset(page * PAGE_SIZE)
+        .offset(bindparam("offset"))
     )
+    return count, listing
+
+
+async def catalog_page(
+    session: AsyncSession, viewer: User, query: str | None = None, page: int = 0
+) -> CatalogPage:
+    """Published courses, newest first, matching ``query`` in title or category."""
+    query = clean_search(query)
+    count, listing = _catalog_queries(searching=bool(query))
+    search = {"pattern": f"%{_escape_like(query.lower())}%"} if query else {}
+    total = await session.scalar(count, search) or 0
+    page, pages = clamp_page(page, total)
+    params = {**search, "viewer_id": viewer.id, "offset": page * PAGE_SIZE}
+    rows = await session.execute(listing, params)
     entries = [CatalogEntry(course, enrollment_id is not None) for course, enrollment_id in rows]
     return CatalogPage(entries, page, pages, total, query)
 
