@@ -53,7 +53,8 @@ def is_busy(error: BaseException) -> bool:
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
-    """WAL, NORMAL sync, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` transactions.
+    """WAL, NORMAL sync, foreign keys, a short busy timeout, and ``BEGIN IMMEDIATE``
+    transactions that wait for the write lock asynchronously.
 
     pysqlite's own transaction handling is switched off so that every transaction starts with
     ``BEGIN IMMEDIATE``: read-then-write transactions then take the write lock up front and never
@@ -74,9 +75,9 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.close()
 
     # This process's writers take turns on an asyncio lock, first come first served, rather than
-    # in SQLite's busy handler: with many updates at once, a writer waiting there would poll,
-    # hold a driver thread, and give up after the busy timeout ("database is locked").
-    # SQLite's own lock still arbitrates between processes.
+    # in SQLite's busy handler, which would block the event loop (statements run on its thread:
+    # see ``db.sqlite``). SQLite's own lock still arbitrates between processes; waiting for
+    # another process's writer is asynchronous too (``_begin_immediate``).
     writers = asyncio.Lock()
 
     @event.listens_for(engine.sync_engine, "begin")

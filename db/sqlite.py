@@ -8,11 +8,12 @@ update in between, holding SQLite's write lock all the while.
 
 This driver (``sqlite+learnbot://``, chosen by ``db.engine.create_engine`` for every SQLite URL)
 calls Python's ``sqlite3`` directly instead: a transaction made of short statements runs start to
-end without giving the event loop away. Work that may take long on a big database (admin figures,
-exports, a broadcast's audience, the reminder sweep) opens its session with ``offload=True``
-(``db.engine.Database.session``): its statements then run in a worker thread, as aiosqlite's
-would, so they never hold up other users. The connection is made with ``check_same_thread`` off
-so that it can be used from either; the pool hands it to one task at a time.
+end without giving the event loop away. Work that may take long on a big database (every update
+of an instructor or admin, the reminder sweep's selection, a campaign's tallies) is offloaded
+(``db.engine.Database.session(offload=True)`` or ``Database.offload``): its statements then run
+in a worker thread, as aiosqlite's would, so they never hold up other users. The connection is
+made with ``check_same_thread`` off so that it can be used from either thread; the pool hands it
+to one task at a time.
 """
 
 from __future__ import annotations
