@@ -9,7 +9,7 @@ A handler is ``async def on_x(update, context, turn) -> None``, registered and w
 3. runs the handler, whose database work is one transaction; the handler never talks to
    Telegram: it *records* what to show on the ``Turn`` (``reply``, ``show``, ``edit``,
    ``answer``…);
-4. commits, and only then sends what was recorded: the callback answer first, then the rest in
+4. commits, and only then sends what was recorded: the callback answer, alongside the rest in
    order. A refusal from ``db/`` (``DomainError``) rolls back, records nothing, and becomes a
    short alert or message worded by ``bot.texts.refusal``.
 
@@ -19,6 +19,7 @@ answered exactly once.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -208,14 +209,21 @@ class Turn:
         return query.message if query and isinstance(query.message, Message) else None
 
     async def deliver(self, bot: Bot) -> None:
-        """After the commit: the button's answer (always exactly one), then the rest in order."""
+        """After the commit: the button's answer (always exactly one) alongside the rest, which
+        goes in order. The answer (a toast, or just the end of the button's spinner) and the
+        messages are independent in Telegram, so the update waits for one round trip fewer."""
         query = self.update.callback_query
+        answering = None
         if query is not None:
             text, alert = self._answer or (None, False)
-            await query.answer(text, show_alert=alert)
-            self.answered = True
-        for effect in self._effects:
-            await effect(bot)
+            answering = asyncio.ensure_future(query.answer(text, show_alert=alert))
+        try:
+            for effect in self._effects:
+                await effect(bot)
+        finally:
+            if answering is not None:
+                await answering
+                self.answered = True
 
 
 async def _send_message(
