@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,7 +48,7 @@ class _OffloadedCursor:
 
     def __init__(self, raw: sqlite3.Connection) -> None:
         self._cursor = raw.cursor()
-        self._rows: list[Any] = []
+        self._rows: deque[Any] = deque()
         self.description: Any = None
         self.rowcount = -1
         self.lastrowid: int | None = None
@@ -56,7 +57,7 @@ class _OffloadedCursor:
         cursor = self._cursor
         getattr(cursor, method)(operation, parameters)
         self.description = cursor.description
-        self._rows = cursor.fetchall() if cursor.description else []
+        self._rows = deque(cursor.fetchall() if cursor.description else ())
         self.rowcount = cursor.rowcount
         self.lastrowid = cursor.lastrowid
 
@@ -69,19 +70,19 @@ class _OffloadedCursor:
         return self
 
     def fetchone(self) -> Any:
-        return self._rows.pop(0) if self._rows else None
+        return self._rows.popleft() if self._rows else None
 
     def fetchmany(self, size: int | None = None) -> Sequence[Any]:
-        size = size or self.arraysize
-        rows, self._rows = self._rows[:size], self._rows[size:]
-        return rows
+        rows = self._rows
+        return [rows.popleft() for _ in range(min(size or self.arraysize, len(rows)))]
 
     def fetchall(self) -> Sequence[Any]:
-        rows, self._rows = self._rows, []
+        rows = list(self._rows)
+        self._rows.clear()
         return rows
 
     def close(self) -> None:
-        self._rows = []
+        self._rows.clear()
         self._cursor.close()
 
     async def _async_soft_close(self) -> None:

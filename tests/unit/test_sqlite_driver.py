@@ -69,3 +69,27 @@ async def test_a_slow_offloaded_statement_leaves_the_event_loop_free(tmp_path: P
         await database.dispose()
     assert offloaded >= 10, "the event loop stood still during an offloaded statement"
     assert inline <= 1, "a statement on the event loop's thread holds it (this test's premise)"
+
+
+async def test_offloaded_results_read_like_inline_ones(tmp_path: Path):
+    """Rows one by one, in partitions, all at once; writes report their rows and new ids."""
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+    numbers = text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
+        "SELECT i FROM n"
+    )
+    try:
+        for offload in (False, True):
+            async with database.session(offload=offload) as session:
+                assert [i for (i,) in await session.execute(numbers)] == list(range(1, 20001))
+                result = await session.execute(numbers)
+                sizes = [len(part) for part in result.partitions(7000)]
+                assert sizes == [7000, 7000, 6000]
+                assert (await session.execute(numbers)).first() == (1,)
+                await session.execute(text("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY)"))
+                inserted = await session.execute(text("INSERT INTO t DEFAULT VALUES"))
+                assert inserted.rowcount == 1 and inserted.lastrowid is not None
+                deleted = await session.execute(text("DELETE FROM t"))
+                assert deleted.rowcount == 1
+    finally:
+        await database.dispose()
